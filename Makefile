@@ -1,0 +1,49 @@
+# The two commands a newcomer needs: `make run` (the product with a demo tenant) and `make test`.
+# Every target installs what it needs first; each install step is idempotent and quick when done.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := debootstrap iproute2 util-linux postgresql sox
+STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: run test lint bench install system-packages venv asterisk clean
+
+run: install
+	$(BIN)/phones run --demo
+
+test: install
+	scripts/in-test-netns $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: install
+	scripts/in-test-netns $(BIN)/python bench/router.py
+	scripts/in-test-netns $(BIN)/python bench/routed_calls.py
+
+install: system-packages venv asterisk
+
+system-packages:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "[phones] installing Debian packages:" $$missing; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+venv: $(STAMP)
+
+$(STAMP):
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+asterisk: venv
+	$(BIN)/phones asterisk bootstrap
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

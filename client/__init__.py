@@ -1,0 +1,1 @@
+"""Supervisor and admin console (#phones Client). Not built yet."""

@@ -1,0 +1,1 @@
+"""Outbound campaigns, lists, pacing, AMD and do-not-call. Not built yet."""

@@ -1,0 +1,1 @@
+"""Synthetic agents (IVR): call flows, validator, executor over ARI. Not built yet."""

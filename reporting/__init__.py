@@ -1,0 +1,1 @@
+"""Real-time statistics, historical queries and exports. Not built yet."""

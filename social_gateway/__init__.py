@@ -1,1 +1,1 @@
-"""Connectors (e-mail, Facebook, Twitter/X, chat, SMS) normalised into interactions. Not built yet."""
+"""Connectors (e-mail, Facebook, X, chat, SMS) normalised into interactions. Not built yet."""

@@ -1,0 +1,216 @@
+"""A small asyncio ARI client on aiohttp: REST calls plus the events WebSocket.
+
+It holds no call logic. `run_events` keeps the WebSocket up with exponential backoff and
+calls `on_connect` after every (re)connection, before any event of that connection is
+delivered, so the owner of call state can reconcile first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+EventHandler = Callable[[Event], Awaitable[None]]
+ConnectHandler = Callable[[], Awaitable[None]]
+
+
+class AriError(RuntimeError):
+    """ARI answered with an error status (or could not be reached)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"ARI {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class AriClient:
+    """REST and events for one Stasis application on one Asterisk."""
+
+    def __init__(self, base_url: str, user: str, password: str, app: str = "phones") -> None:
+        self.base_url = base_url.rstrip("/")
+        self.app = app
+        self._auth = aiohttp.encode_basic_auth(user, password)
+        self._http: aiohttp.ClientSession | None = None
+        self.connected = asyncio.Event()
+        self._stopping = False
+
+    async def __aenter__(self) -> AriClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(
+                headers={"Authorization": self._auth},
+                timeout=aiohttp.ClientTimeout(total=10),
+            )
+        return self._http
+
+    async def close(self) -> None:
+        """Stop the event loop and close HTTP connections."""
+        self._stopping = True
+        if self._http is not None:
+            await self._http.close()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Call ARI; return the decoded JSON body (None when empty); raise AriError."""
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        try:
+            async with self._session().request(method, url, params=params, json=body) as response:
+                text = await response.text()
+                if response.status >= 400:
+                    try:
+                        message = json.loads(text).get("message", text)
+                    except ValueError:
+                        message = text
+                    raise AriError(response.status, f"{method} {path}: {message}")
+                return json.loads(text) if text else None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise AriError(0, f"{method} {path}: {exc!r}") from exc
+
+    # -- the calls the engine uses (thin wrappers keep call sites readable) --
+    async def channels(self) -> list[Event]:
+        """Every channel Asterisk has."""
+        result: list[Event] = await self.request("GET", "channels")
+        return result
+
+    async def bridges(self) -> list[Event]:
+        """Every bridge Asterisk has."""
+        result: list[Event] = await self.request("GET", "bridges")
+        return result
+
+    async def info(self) -> Event:
+        """Asterisk's system and status information."""
+        result: Event = await self.request("GET", "asterisk/info")
+        return result
+
+    async def answer(self, channel_id: str) -> None:
+        """Answer a channel."""
+        await self.request("POST", f"channels/{channel_id}/answer")
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        """Hang up a channel; a channel already gone is not an error."""
+        try:
+            await self.request("DELETE", f"channels/{channel_id}", params={"reason": reason})
+        except AriError as exc:
+            if exc.status != 404:
+                raise
+
+    async def start_moh(self, channel_id: str, moh_class: str = "default") -> None:
+        """Play music on hold to a channel."""
+        await self.request("POST", f"channels/{channel_id}/moh", params={"mohClass": moh_class})
+
+    async def stop_moh(self, channel_id: str) -> None:
+        """Stop music on hold."""
+        await self.request("DELETE", f"channels/{channel_id}/moh")
+
+    async def play(self, channel_id: str, media: str) -> Event:
+        """Start playing media (e.g. 'sound:vm-goodbye') to a channel."""
+        result: Event = await self.request(
+            "POST", f"channels/{channel_id}/play", params={"media": media}
+        )
+        return result
+
+    async def originate(
+        self,
+        endpoint: str,
+        app_args: str,
+        caller_id: str,
+        timeout_s: int,
+        channel_id: str,
+        variables: Mapping[str, str] | None = None,
+    ) -> Event:
+        """Originate a channel into our Stasis app; it enters Stasis when answered."""
+        params: dict[str, str | int] = {
+            "endpoint": endpoint,
+            "app": self.app,
+            "appArgs": app_args,
+            "callerId": caller_id,
+            "timeout": timeout_s,
+            "channelId": channel_id,
+        }
+        body = {"variables": dict(variables or {})}
+        result: Event = await self.request("POST", "channels", params=params, body=body)
+        return result
+
+    async def create_bridge(self, bridge_id: str, name: str) -> Event:
+        """Create a mixing bridge."""
+        params = {"type": "mixing", "bridgeId": bridge_id, "name": name}
+        result: Event = await self.request("POST", "bridges", params=params)
+        return result
+
+    async def add_to_bridge(self, bridge_id: str, *channel_ids: str) -> None:
+        """Put channels into a bridge."""
+        params = {"channel": ",".join(channel_ids)}
+        await self.request("POST", f"bridges/{bridge_id}/addChannel", params=params)
+
+    async def destroy_bridge(self, bridge_id: str) -> None:
+        """Destroy a bridge; one already gone is not an error."""
+        try:
+            await self.request("DELETE", f"bridges/{bridge_id}")
+        except AriError as exc:
+            if exc.status != 404:
+                raise
+
+    async def endpoint_state(self, technology: str, resource: str) -> str:
+        """'online', 'offline' or 'unknown' for an endpoint (online: a contact is reachable)."""
+        try:
+            result = await self.request("GET", f"endpoints/{technology}/{resource}")
+        except AriError as exc:
+            if exc.status == 404:
+                return "unknown"
+            raise
+        return str(result.get("state", "unknown"))
+
+    async def set_event_filter(self, allowed: list[str]) -> None:
+        """Ask Asterisk to send our app only these event types (less work on both sides)."""
+        body = {"allowed": [{"type": name} for name in allowed]}
+        await self.request("PUT", f"applications/{self.app}/eventFilter", body=body)
+
+    # -- events --
+    async def run_events(
+        self, handler: EventHandler, on_connect: ConnectHandler, max_backoff: float = 5.0
+    ) -> None:
+        """Deliver events to handler forever, reconnecting with backoff; returns on close()."""
+        backoff = 0.1
+        ws_url = self.base_url.replace("http", "ws", 1) + "/events"
+        params = {"app": self.app, "subscribeAll": "false"}
+        while not self._stopping:
+            try:
+                async with self._session().ws_connect(
+                    ws_url,
+                    params=params,
+                    heartbeat=5.0,
+                    timeout=aiohttp.ClientWSTimeout(ws_close=2),
+                ) as ws:
+                    backoff = 0.1
+                    self.connected.set()
+                    await on_connect()
+                    async for message in ws:
+                        if message.type != aiohttp.WSMsgType.TEXT:
+                            break
+                        await handler(json.loads(message.data))
+            except (aiohttp.ClientError, TimeoutError, OSError, AriError) as exc:
+                log.info("ARI events unavailable (%r); retrying in %.1fs", exc, backoff)
+            finally:
+                self.connected.clear()
+            if self._stopping:
+                return
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, max_backoff)

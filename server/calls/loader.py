@@ -1,0 +1,57 @@
+"""Load services and agents from the database into the controller's runtime objects."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.calls.model import AgentRuntime, ServiceRuntime
+from server.db.models import AgentPresence, AgentProfile, Service, User
+
+
+async def load_services(session: AsyncSession) -> list[ServiceRuntime]:
+    """Every service with its routing settings."""
+    rows = await session.scalars(select(Service).order_by(Service.id))
+    return [
+        ServiceRuntime(
+            id=s.id,
+            tenant_id=s.tenant_id,
+            name=s.name,
+            skills=dict(s.skills or {}),
+            priority=s.priority,
+            offer_timeout_s=s.offer_timeout_s,
+            wrap_up_s=s.wrap_up_s,
+            max_wait_s=s.max_wait_s,
+            no_answer_rule=s.no_answer_rule,
+            not_ready_reason=s.not_ready_reason,
+            opening_hours=s.opening_hours,
+            fallback_closed=s.fallback_closed,
+            fallback_no_agents=s.fallback_no_agents,
+            fallback_max_wait=s.fallback_max_wait,
+        )
+        for s in rows
+    ]
+
+
+async def load_agents(session: AsyncSession) -> list[AgentRuntime]:
+    """Every enabled agent with the state last recorded for them."""
+    rows = await session.execute(
+        select(User, AgentProfile, AgentPresence)
+        .join(AgentProfile, AgentProfile.user_id == User.id)
+        .outerjoin(AgentPresence, AgentPresence.agent_id == User.id)
+        .where(User.disabled.is_(False))
+        .order_by(User.id)
+    )
+    agents = []
+    for user, profile, presence in rows.tuples():
+        agent = AgentRuntime(
+            user_id=user.id,
+            tenant_id=user.tenant_id,
+            username=user.username,
+            sip_username=profile.sip_username,
+            skills=dict(profile.skills or {}),
+        )
+        if presence is not None:
+            agent.state, agent.reason, agent.since = presence.state, presence.reason, presence.since
+        agents.append(agent)
+    return agents

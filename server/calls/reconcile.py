@@ -1,0 +1,126 @@
+"""Rebuild call state after (re)connecting to ARI: Asterisk's channels plus the database.
+
+Runs before any event of the new connection is handled. Calls still alive in Asterisk are
+adopted in the state the database says; calls whose channels are gone are closed with a
+reason: `asterisk_restarted` (at Asterisk's start time) when Asterisk started after the
+call did, else `ended_while_engine_down`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+
+from server.ari import AriClient
+from server.calls.control import CallControl
+from server.calls.model import AgentRuntime, Call, seconds_between
+from server.db.models import Interaction
+
+log = logging.getLogger(__name__)
+
+
+def _parse_time(text: str) -> datetime:
+    # ARI times look like 2026-11-23T12:17:11.760+0000.
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
+
+
+async def reconcile(control: CallControl, ari: AriClient) -> None:
+    """Adopt live calls, close dead ones, refresh agents' reachability."""
+    await ari.set_event_filter(
+        ["StasisStart", "StasisEnd", "ChannelDestroyed", "PlaybackFinished", "EndpointStateChange"]
+    )
+    await ari.request(
+        "POST", f"applications/{ari.app}/subscription", params={"eventSource": "endpoint:PJSIP"}
+    )
+    info = await ari.info()
+    asterisk_started = _parse_time(info["status"]["startup_time"])
+    async with control.lock:
+        channels = {c["id"] for c in await ari.channels()}
+        bridges = {b["id"]: b for b in await ari.bridges()}
+        for endpoint in await ari.request("GET", "endpoints/PJSIP"):
+            agent = control.by_endpoint.get(endpoint["resource"])
+            if agent is not None:
+                agent.reachable = endpoint.get("state") == "online"
+        for interaction in await control.history.open_interactions():
+            known = control.calls.get(interaction.id)
+            if known is not None:
+                await _recheck(control, known, channels)
+            else:
+                await _adopt(control, interaction, channels, bridges, asterisk_started)
+        for agent in control.agents.values():
+            await _settle_agent(control, agent)
+        for agent in control.agents.values():
+            await control.dispatch_offers(control.make_ready(agent))
+    log.info("reconciled: %d calls live", len(control.calls))
+
+
+async def _recheck(control: CallControl, call: Call, channels: set[str]) -> None:
+    # The WebSocket dropped but the engine kept running: catch up on hang-ups we missed.
+    if call.caller_channel not in channels:
+        await control.finish(call, "caller", "ended_while_disconnected")
+    elif call.state == "connected" and call.agent_channel not in channels:
+        await control.finish(call, "agent", "ended_while_disconnected")
+
+
+async def _adopt(
+    control: CallControl,
+    row: Interaction,
+    channels: set[str],
+    bridges: dict[str, dict[str, object]],
+    asterisk_started: datetime,
+) -> None:
+    now = datetime.now(UTC)
+    caller_alive = row.asterisk_channel_id in channels
+    agent_alive = row.agent_channel_id in channels
+    if not caller_alive or (row.state == "connected" and not agent_alive):
+        for channel in (row.asterisk_channel_id, row.agent_channel_id):
+            if channel in channels:
+                await control.ari.hangup(channel)
+        if row.bridge_id in bridges:
+            await control.ari.destroy_bridge(row.bridge_id)
+        if asterisk_started > row.created_at:
+            await control.history.close(row.id, asterisk_started, "asterisk_restarted")
+        else:
+            reason = "ended_while_engine_down"
+            await control.history.close(row.id, now, reason, note="end time is when noticed")
+        return
+    assert row.asterisk_channel_id is not None
+    call = Call(
+        interaction_id=row.id,
+        tenant_id=row.tenant_id,
+        service_id=row.service_id,
+        caller_channel=row.asterisk_channel_id,
+        ani=row.ani,
+        dnis=row.dnis,
+        created_at=row.created_at,
+        enqueued_mono=time.monotonic() - seconds_between(row.created_at, now),
+        state=row.state,
+        agent_id=row.agent_id,
+        agent_channel=row.agent_channel_id if agent_alive else None,
+        bridge_id=row.bridge_id,
+    )
+    control.track(call)
+    if call.state == "connected":
+        agent = control.agents.get(call.agent_id or 0)
+        if agent is not None:
+            agent.interaction_id = call.interaction_id
+            if agent.state != "busy":
+                await control.set_agent(agent, "busy", None, call.interaction_id)
+        return
+    # Queued or offered: back in the queue, keeping its age; a ringing offer is withdrawn
+    # and made again, because the router's reservation did not survive the restart.
+    if agent_alive and row.agent_channel_id:
+        await control.ari.hangup(row.agent_channel_id)
+    call.state, call.agent_id, call.agent_channel = "queued", None, None
+    await control.requeue(call)
+
+
+async def _settle_agent(control: CallControl, agent: AgentRuntime) -> None:
+    # An agent left ringing or busy by a call that no longer exists goes to wrap-up.
+    if agent.state not in ("ringing", "busy"):
+        return
+    live = agent.interaction_id is not None and agent.interaction_id in control.calls
+    if not live:
+        agent.interaction_id = None
+        await control.set_agent(agent, "ready")

@@ -1,0 +1,103 @@
+"""Async queries the engine needs, each scoped by tenant unless its docstring says why not.
+
+Repositories flush but never commit: the caller owns the transaction.
+"""
+
+from server.db.repositories.agents import (
+    append_agent_state,
+    get_presence,
+    list_agent_states,
+    list_presence,
+)
+from server.db.repositories.audit import append_audit, list_audit
+from server.db.repositories.interactions import (
+    InteractionPage,
+    append_interaction_event,
+    create_interaction,
+    decode_cursor,
+    encode_cursor,
+    find_interaction_by_channel,
+    get_interaction,
+    list_interactions,
+    open_interactions,
+)
+from server.db.repositories.routing import (
+    create_line,
+    create_service,
+    create_trunk,
+    find_line_by_number,
+    get_line,
+    get_service,
+    get_trunk,
+    list_enabled_trunks,
+    list_lines,
+    list_services,
+    list_trunks,
+    update_line,
+    update_service,
+    update_trunk,
+)
+from server.db.repositories.tenants import (
+    create_tenant,
+    get_tenant,
+    get_tenant_by_slug,
+    list_tenants,
+    update_tenant,
+)
+from server.db.repositories.users import (
+    create_user,
+    get_user,
+    get_user_by_username,
+    list_sip_agents,
+    list_users,
+    reset_sip_password,
+    set_agent_profile,
+    sip_username_for,
+    update_user,
+)
+
+__all__ = [
+    "InteractionPage",
+    "append_agent_state",
+    "append_audit",
+    "append_interaction_event",
+    "create_interaction",
+    "create_line",
+    "create_service",
+    "create_tenant",
+    "create_trunk",
+    "create_user",
+    "decode_cursor",
+    "encode_cursor",
+    "find_interaction_by_channel",
+    "find_line_by_number",
+    "get_interaction",
+    "get_line",
+    "get_presence",
+    "get_service",
+    "get_tenant",
+    "get_tenant_by_slug",
+    "get_trunk",
+    "get_user",
+    "get_user_by_username",
+    "list_agent_states",
+    "list_audit",
+    "list_enabled_trunks",
+    "list_interactions",
+    "list_lines",
+    "list_presence",
+    "list_services",
+    "list_sip_agents",
+    "list_tenants",
+    "list_trunks",
+    "list_users",
+    "open_interactions",
+    "reset_sip_password",
+    "set_agent_profile",
+    "sip_username_for",
+    "update_line",
+    "update_service",
+    "update_tenant",
+    "update_trunk",
+    "update_user",
+]

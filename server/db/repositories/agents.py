@@ -1,0 +1,125 @@
+"""Agent state history and the current-presence table derived from it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.models import AgentPresence, AgentState, AgentStateEvent, User
+from server.db.repositories._crud import require_scoped
+
+
+async def append_agent_state(
+    session: AsyncSession,
+    tenant_id: int,
+    agent_id: int,
+    state: AgentState,
+    reason: str | None,
+    at: datetime,
+    interaction_id: int | None = None,
+) -> AgentStateEvent:
+    """Record a state change and make it the agent's current presence.
+
+    Raises LookupError if the agent is not the tenant's user: a wrong pair would put
+    the agent on another tenant's wallboard.
+    """
+    await require_scoped(session, User, tenant_id, agent_id)
+    event = AgentStateEvent(
+        tenant_id=tenant_id,
+        agent_id=agent_id,
+        state=state,
+        reason=reason,
+        at=at,
+        interaction_id=interaction_id,
+    )
+    session.add(event)
+    await session.flush()
+    await _upsert_presence(session, tenant_id, agent_id, state, reason, at)
+    return event
+
+
+async def _upsert_presence(
+    session: AsyncSession,
+    tenant_id: int,
+    agent_id: int,
+    state: AgentState,
+    reason: str | None,
+    since: datetime,
+) -> AgentPresence:
+    """INSERT ... ON CONFLICT DO UPDATE: atomic even if two processes race on the first row.
+
+    Both backends spell it the same but SQLAlchemy has one construct per dialect.
+    RETURNING with populate_existing refreshes a presence already in the identity map.
+    """
+    values = {
+        "agent_id": agent_id,
+        "tenant_id": tenant_id,
+        "state": state,
+        "reason": reason,
+        "since": since,
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        pg_stmt = postgresql.insert(AgentPresence).values(values)
+        stmt = pg_stmt.on_conflict_do_update(
+            index_elements=[AgentPresence.agent_id],
+            set_={
+                "state": pg_stmt.excluded.state,
+                "reason": pg_stmt.excluded.reason,
+                "since": pg_stmt.excluded.since,
+            },
+        ).returning(AgentPresence)
+    else:
+        lite_stmt = sqlite.insert(AgentPresence).values(values)
+        stmt = lite_stmt.on_conflict_do_update(
+            index_elements=[AgentPresence.agent_id],
+            set_={
+                "state": lite_stmt.excluded.state,
+                "reason": lite_stmt.excluded.reason,
+                "since": lite_stmt.excluded.since,
+            },
+        ).returning(AgentPresence)
+    result = await session.scalars(stmt, execution_options={"populate_existing": True})
+    return result.one()
+
+
+async def get_presence(
+    session: AsyncSession, tenant_id: int, agent_id: int
+) -> AgentPresence | None:
+    """The agent's current presence if the agent is the tenant's, else None."""
+    stmt = select(AgentPresence).where(
+        AgentPresence.agent_id == agent_id, AgentPresence.tenant_id == tenant_id
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def list_presence(session: AsyncSession, tenant_id: int) -> list[AgentPresence]:
+    """Every agent's current presence in the tenant, in one query (the wallboard)."""
+    stmt = (
+        select(AgentPresence)
+        .where(AgentPresence.tenant_id == tenant_id)
+        .order_by(AgentPresence.agent_id)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def list_agent_states(
+    session: AsyncSession,
+    tenant_id: int,
+    agent_id: int,
+    *,
+    since: datetime | None = None,
+    limit: int = 1000,
+) -> list[AgentStateEvent]:
+    """The agent's state changes in the order they were appended, optionally from `since`."""
+    stmt = (
+        select(AgentStateEvent)
+        .where(AgentStateEvent.tenant_id == tenant_id, AgentStateEvent.agent_id == agent_id)
+        .order_by(AgentStateEvent.id)
+        .limit(limit)
+    )
+    if since is not None:
+        stmt = stmt.where(AgentStateEvent.at >= since)
+    return list(await session.scalars(stmt))

@@ -1,0 +1,181 @@
+"""Calls routed end to end through real Asterisk: carrier → trunk → engine → agent phone."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from phonebar.tones import has_tone
+from tests.calls.conftest import CallBed
+from tests.testbed import ApiClient
+
+CALLER_TONE, AGENT_TONE, OTHER_AGENT_TONE = 700.0, 1300.0, 1900.0
+
+
+async def _latest(
+    bed: CallBed, api: ApiClient, wait_for: str = "", timeout: float = 10
+) -> dict[str, Any]:
+    """The newest interaction, once it has an event of type wait_for."""
+    item: dict[str, Any] = {}
+    for _ in range(int(timeout * 10)):
+        status, page = await api.call("GET", "/api/v1/interactions?limit=1")
+        assert status == 200, page
+        if page["items"]:
+            item = page["items"][0]
+            if not wait_for or wait_for in [e["type"] for e in item["events"]]:
+                return item
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no {wait_for!r} event; last interaction: {item}")
+
+
+def _types(item: dict[str, Any]) -> list[str]:
+    return [e["type"] for e in item["events"]]
+
+
+async def _ready(api: ApiClient) -> None:
+    status, body = await api.call("PUT", "/api/v1/agents/me/state", {"state": "ready"})
+    assert status == 200, body
+
+
+async def test_trunk_call_reaches_ready_agent_with_two_way_audio(bed: CallBed) -> None:
+    alice = bed.agent("Sales")
+    agent_phone = await bed.agent_phone(alice, AGENT_TONE, auto_answer=True)
+    api = await bed.agent_api(alice)
+    caller = await bed.pstn_phone(0, CALLER_TONE)
+    try:
+        await _ready(api)
+        call_id = await caller.call(bed.carrier_uri("Sales"))
+        await caller.wait_for("confirmed", call_id=call_id, timeout=15)
+        incoming = await agent_phone.wait_for("incoming", timeout=5)
+        await agent_phone.wait_for("confirmed", call_id=incoming["call_id"], timeout=5)
+        await asyncio.sleep(2.5)
+        _, me = await api.call("GET", "/api/v1/agents/me")
+        assert me["state"] == "busy"
+        await caller.hangup(call_id)
+        caller_saved = await caller.wait_for("recording_saved", call_id=call_id, timeout=10)
+        agent_saved = await agent_phone.wait_for("recording_saved", timeout=10)
+        item = await _latest(bed, api, "wrap_up_started")
+    finally:
+        await caller.stop()
+        await agent_phone.stop()
+        await api.close()
+    assert has_tone(caller_saved["path"], AGENT_TONE), "the caller did not hear the agent"
+    assert not has_tone(caller_saved["path"], CALLER_TONE), "the caller heard its own echo"
+    assert has_tone(agent_saved["path"], CALLER_TONE), "the agent did not hear the caller"
+    assert item["dnis"] == "5551001"
+    assert item["ani"] == "pstn1"
+    assert item["service"] == "Sales"
+    assert item["state"] == "ended"
+    types = _types(item)
+    assert types[:4] == ["created", "queued", "offered", "answered"], types
+    ended = next(e for e in item["events"] if e["type"] == "ended")
+    assert ended["data"]["side"] == "caller"
+    assert types.index("ended") < types.index("wrap_up_started")
+    assert all(e["at"].endswith(("Z", "+00:00")) for e in item["events"])
+
+
+async def test_call_waits_in_queue_until_an_agent_is_ready(bed: CallBed) -> None:
+    alice = bed.agent("Sales")
+    agent_phone = await bed.agent_phone(alice, AGENT_TONE, auto_answer=True)
+    api = await bed.agent_api(alice)
+    caller = await bed.pstn_phone(0, CALLER_TONE)
+    try:
+        # Logged in but on a break: the call must wait, not fall back to "nobody logged in".
+        status, body = await api.call(
+            "PUT", "/api/v1/agents/me/state", {"state": "not_ready", "reason": "break"}
+        )
+        assert status == 200, body
+        call_id = await caller.call(bed.carrier_uri("Sales"))
+        await caller.wait_for("confirmed", call_id=call_id, timeout=15)  # answered: hears MOH
+        item = await _latest(bed, api, "queued")
+        await asyncio.sleep(1.0)
+        _, queues = await api.call("GET", "/api/v1/live/queues")
+        sales = next(q for q in queues["items"] if q["service"] == "Sales")
+        assert sales["waiting"] == 1 and sales["longest_wait_s"] >= 1.0
+        assert "offered" not in _types(await _latest(bed, api))
+        await _ready(api)
+        await agent_phone.wait_for("confirmed", timeout=10)
+        item = await _latest(bed, api, "answered")
+        await caller.hangup(call_id)
+        await _latest(bed, api, "ended")
+    finally:
+        await caller.stop()
+        await agent_phone.stop()
+        await api.close()
+    assert item["wait_s"] >= 1.0
+
+
+async def test_unanswered_offer_moves_on_and_the_agent_goes_not_ready(bed: CallBed) -> None:
+    alice, carol = bed.agent("Sales"), await bed.carol()
+    silent = await bed.agent_phone(alice, AGENT_TONE)  # rings, never answers
+    answering = await bed.agent_phone(carol, OTHER_AGENT_TONE, auto_answer=True)
+    alice_api, carol_api = await bed.agent_api(alice), await bed.agent_api(carol)
+    caller = await bed.pstn_phone(0, CALLER_TONE)
+    try:
+        await _ready(alice_api)
+        await asyncio.sleep(0.2)
+        await _ready(carol_api)  # alice has idled longest: she is offered first
+        call_id = await caller.call(bed.carrier_uri("Sales"))
+        await silent.wait_for("incoming", timeout=10)
+        await answering.wait_for("confirmed", timeout=15)
+        item = await _latest(bed, carol_api, "answered")
+        _, alice_state = await alice_api.call("GET", "/api/v1/agents/me")
+        await caller.hangup(call_id)
+        await _latest(bed, carol_api, "ended")
+    finally:
+        await caller.stop()
+        await silent.stop()
+        await answering.stop()
+        await alice_api.close()
+        await carol_api.close()
+    offers = [e for e in item["events"] if e["type"] == "offered"]
+    assert [o["data"]["agent"] for o in offers] == ["alice", "carol"]
+    assert "offer_timeout" in _types(item)
+    assert alice_state["state"] == "not_ready" and alice_state["reason"] == "missed"
+
+
+async def test_caller_hanging_up_in_queue_is_an_abandon(bed: CallBed) -> None:
+    api = await bed.agent_api(bed.agent("Sales"))
+    caller = await bed.pstn_phone(0, CALLER_TONE)
+    try:
+        status, body = await api.call(
+            "PUT", "/api/v1/agents/me/state", {"state": "not_ready", "reason": "break"}
+        )
+        assert status == 200, body
+        call_id = await caller.call(bed.carrier_uri("Sales"))
+        await caller.wait_for("confirmed", call_id=call_id, timeout=15)
+        await asyncio.sleep(1.0)
+        await caller.hangup(call_id)
+        item = await _latest(bed, api, "abandoned")
+    finally:
+        await caller.stop()
+        await api.close()
+    assert item["state"] == "abandoned"
+    abandoned = next(e for e in item["events"] if e["type"] == "abandoned")
+    assert abandoned["data"]["wait_s"] >= 1.0
+    assert "answered" not in _types(item)
+
+
+async def test_skills_route_a_support_call_to_the_support_agent(bed: CallBed) -> None:
+    alice, bob = bed.agent("Sales"), bed.agent("Support")
+    sales_phone = await bed.agent_phone(alice, AGENT_TONE, auto_answer=True)
+    support_phone = await bed.agent_phone(bob, OTHER_AGENT_TONE, auto_answer=True)
+    alice_api, bob_api = await bed.agent_api(alice), await bed.agent_api(bob)
+    caller = await bed.pstn_phone(0, CALLER_TONE)
+    try:
+        await _ready(alice_api)  # longest idle, but without the support skill
+        await asyncio.sleep(0.2)
+        await _ready(bob_api)
+        call_id = await caller.call(bed.carrier_uri("Support"))
+        await support_phone.wait_for("confirmed", timeout=15)
+        item = await _latest(bed, bob_api, "answered")
+        await caller.hangup(call_id)
+    finally:
+        await caller.stop()
+        await sales_phone.stop()
+        await support_phone.stop()
+        await alice_api.close()
+        await bob_api.close()
+    assert item["service"] == "Support"
+    assert [e["data"]["agent"] for e in item["events"] if e["type"] == "offered"] == ["bob"]
+    assert "incoming" not in sales_phone.events()

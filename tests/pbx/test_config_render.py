@@ -1,0 +1,58 @@
+"""Rendering Asterisk's configuration from our data (pure)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pbx.carrier import CarrierPhone, carrier_plan
+from pbx.config import MODULES, Credentials, Endpoint, InstanceLayout, PbxPlan, Ports, render
+
+
+def _layout() -> InstanceLayout:
+    return InstanceLayout(
+        "t",
+        Path("/instance"),
+        "127.0.0.1",
+        Ports(5070, 8090, 5039, 20000, 20099),
+        Credentials("ari", "a" * 32),
+        Credentials("ami", "b" * 32),
+    )
+
+
+def test_every_port_is_configurable() -> None:
+    files = render(_layout(), PbxPlan())
+    assert "bind = 127.0.0.1:5070" in files["pjsip.conf"]
+    assert "bindport = 8090" in files["http.conf"]
+    assert "port = 5039" in files["manager.conf"]
+    assert "rtpstart = 20000" in files["rtp.conf"] and "rtpend = 20099" in files["rtp.conf"]
+
+
+def test_only_our_modules_load() -> None:
+    modules = render(_layout(), PbxPlan())["modules.conf"]
+    assert "autoload = no" in modules
+    assert modules.count("\nload = ") == len(MODULES)
+    assert "load = res_pjsip_pubsub.so" in modules
+
+
+def test_trunk_calls_can_only_enter_stasis() -> None:
+    dialplan = render(_layout(), PbxPlan())["extensions_phones.conf"]
+    inbound = dialplan.split("[phones-inbound]")[1].split("\n[")[0]
+    assert "Stasis(phones,inbound,${EXTEN})" in inbound
+    assert "Dial(" not in dialplan
+
+
+def test_endpoint_with_auth_identify_and_registration() -> None:
+    agent = Endpoint("demo-alice", "phones-agents", username="demo-alice", password="s" * 32)
+    files = render(_layout(), PbxPlan(endpoints=[agent]))
+    pjsip = files["pjsip.conf"]
+    assert "[demo-alice]\ntype = endpoint\ncontext = phones-agents" in pjsip
+    assert "auth = demo-alice" in pjsip
+    assert "max_contacts = 1" in pjsip
+
+
+def test_carrier_identifies_the_platform_by_address_and_port() -> None:
+    plan = carrier_plan("127.0.0.1", 5070, [CarrierPhone("pstn1", "p" * 20)])
+    pjsip = render(_layout(), plan)["pjsip.conf"]
+    assert "match = 127.0.0.1:5070" in pjsip
+    assert "contact = sip:127.0.0.1:5070" in pjsip
+    assert "[carrier-from-platform]" in render(_layout(), plan)["extensions_phones.conf"]

@@ -13,13 +13,14 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pbx.instance import free_port
 
 PG_SYSTEM_USER = "phones-pg"
 PG_ROLE = "postgres"
@@ -42,14 +43,6 @@ def find_postgres_bindir() -> Path:
             "PostgreSQL is not installed: apt-get install postgresql (make test does it)"
         )
     return max(candidates, key=lambda path: int(path.parent.name))
-
-
-def _free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _ensure_system_user() -> pwd.struct_passwd:
@@ -173,7 +166,7 @@ def start_postgres(tmpdir: Path, database: str = "phones_test") -> PgServer:
 def _launch(bindir: Path, root: Path, log: Path, account: pwd.struct_passwd | None) -> PgServer:
     """Start the postmaster, retrying on another port if the chosen one was taken."""
     for _attempt in range(3):
-        port = _free_port()
+        port = free_port()
         with open(log, "ab") as log_file:
             process = subprocess.Popen(
                 [

@@ -21,7 +21,7 @@ import aiohttp
 
 from pbx.carrier import CarrierPhone, carrier_plan
 from pbx.config import Ports
-from pbx.instance import AsteriskInstance, InstanceSettings, allocate_ports
+from pbx.instance import AsteriskInstance, InstanceSettings, allocate_ports, free_port
 from pbx.runtime import AsteriskRuntime
 from phonebar.headless import HeadlessUA
 from server.demo import DemoData
@@ -82,6 +82,8 @@ class EngineProcess:
     database_url: str
     process: subprocess.Popen[bytes] | None = None
     api: str = ""
+    # Fixed for the testbed's life so that a restarted engine answers at the same URL.
+    http_port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)
 
     def config_file(self) -> Path:
@@ -89,7 +91,7 @@ class EngineProcess:
         path = self.directory / "phones.toml"
         path.write_text(
             f'state_dir = "{self.directory}"\n'
-            f'[http]\nhost = "127.0.0.1"\nport = 0\n'
+            f'[http]\nhost = "127.0.0.1"\nport = {self.http_port}\n'
             f'[database]\nurl = "{self.database_url}"\n'
             f'[asterisk]\nname = "platform"\ndirectory = "{self.directory / "asterisk"}"\n'
             f"sip_port = {self.ports.sip}\nhttp_port = {self.ports.http}\n"

@@ -347,7 +347,14 @@ class CallControl:
             side = "system"  # our fallback announcement ended the call
         await self.finish(call, side, "hangup", cause)
 
-    async def finish(self, call: Call, side: str, reason: str, cause: int = 16) -> None:
+    async def finish(
+        self, call: Call, side: str, reason: str, cause: int = 16, at: datetime | None = None
+    ) -> None:
+        """End a call: hang up what is left, record how it ended, release the agent.
+
+        A caller hanging up before an agent answered is an abandon; any other end of a
+        waiting call (a restart dropped it) is recorded as ended with that reason.
+        """
         for timer in (call.offer_timer, call.max_wait_timer):
             if timer is not None:
                 timer.cancel()
@@ -358,12 +365,15 @@ class CallControl:
                 await self.ari.hangup(channel)
         if call.bridge_id:
             await self.ari.destroy_bridge(call.bridge_id)
-        at = _now()
+        at = at or _now()
         agent = self.agents.get(call.agent_id or 0)
         if call.state in ("queued", "offered"):
             self.router.remove(str(call.interaction_id))
             wait = seconds_between(call.created_at, at)
-            await self.history.abandoned(call, at, wait)
+            if reason == "hangup":
+                await self.history.abandoned(call, at, wait)
+            else:
+                await self.history.ended(call, at, reason, side, cause)
             if agent is not None and call.state == "offered":
                 agent.interaction_id = None
                 await self.set_agent(agent, "ready")

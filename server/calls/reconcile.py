@@ -45,7 +45,7 @@ async def reconcile(control: CallControl, ari: AriClient) -> None:
         for interaction in await control.history.open_interactions():
             known = control.calls.get(interaction.id)
             if known is not None:
-                await _recheck(control, known, channels)
+                await _recheck(control, known, channels, asterisk_started)
             else:
                 await _adopt(control, interaction, channels, bridges, asterisk_started)
         for agent in control.agents.values():
@@ -55,9 +55,13 @@ async def reconcile(control: CallControl, ari: AriClient) -> None:
     log.info("reconciled: %d calls live", len(control.calls))
 
 
-async def _recheck(control: CallControl, call: Call, channels: set[str]) -> None:
+async def _recheck(
+    control: CallControl, call: Call, channels: set[str], asterisk_started: datetime
+) -> None:
     # The WebSocket dropped but the engine kept running: catch up on hang-ups we missed.
-    if call.caller_channel not in channels:
+    if asterisk_started > call.created_at:
+        await control.finish(call, "system", "asterisk_restarted", at=asterisk_started)
+    elif call.caller_channel not in channels:
         await control.finish(call, "caller", "ended_while_disconnected")
     elif call.state == "connected" and call.agent_channel not in channels:
         await control.finish(call, "agent", "ended_while_disconnected")

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from phonebar.tones import has_tone
-from tests.calls.conftest import CallBed
+from tests.callbed import CallBed
 from tests.testbed import ApiClient
 
 CALLER_TONE, AGENT_TONE, OTHER_AGENT_TONE = 700.0, 1300.0, 1900.0

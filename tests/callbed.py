@@ -1,4 +1,4 @@
-"""Fixtures for call scenarios: one carrier + engine (+ platform Asterisk) per test session."""
+"""The call testbed: one carrier + engine (+ platform Asterisk) per test session, as fixtures."""
 
 from __future__ import annotations
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-# The call testbed (carrier, engine, platform Asterisk) as fixtures for every test directory.
-pytest_plugins = ["tests.callbed"]
-
 from pbx.config import PbxPlan
 from pbx.instance import AsteriskInstance, InstanceSettings
 from pbx.runtime import AsteriskRuntime, find_runtime
+
+# The call testbed (carrier, engine, platform Asterisk) as fixtures for every test directory.
+pytest_plugins = ["tests.callbed"]
 
 
 @pytest.fixture(scope="session")

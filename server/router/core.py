@@ -295,7 +295,7 @@ class Router(RouterState):
                 interaction.enqueued_at,
                 item.seq,
             )
-            if best_key is None or key < best_key:
+            if best_key is None or key > best_key:
                 best, best_key = item, key
         return best
 

@@ -279,24 +279,37 @@ arrive_op = st.tuples(
     st.just("arrive"), st.sampled_from(SERVICES), st.integers(0, 5), st.sampled_from([0, 0, 1, 3])
 )
 ready_op = st.tuples(st.just("ready"), agent_ids, agent_skills, st.none() | st.integers(0, 9))
-# Weights: enough arrivals for queues to build, enough readiness for them to drain, and rare
-# service removals (an arrival for a removed service is just refused).
-WEIGHTED: list[tuple[int, st.SearchStrategy[Op]]] = [
-    (6, arrive_op),
-    (3, ready_op),
-    (2, st.tuples(st.just("tick"), st.integers(1, 15))),
-    (1, st.tuples(st.just("not_ready"), agent_ids)),
-    (1, st.tuples(st.just("logout"), agent_ids)),
-    (3, st.tuples(st.just("accept"), pick)),
-    (2, st.tuples(st.just("fail"), pick)),
-    (1, st.tuples(st.just("remove"), pick)),
-    (2, st.tuples(st.just("pick"), agent_ids, pick, st.none() | agent_skills)),
-    (1, st.tuples(st.just("set_service"), st.sampled_from(SERVICES).flatmap(service_st))),
-]
-ops = st.one_of(
-    *(strategy for weight, strategy in WEIGHTED for _ in range(weight * 3)),
-    st.tuples(st.just("remove_service"), st.sampled_from(SERVICES)),
+OP_BY_KIND: dict[str, st.SearchStrategy[Op]] = {
+    "arrive": arrive_op,
+    "ready": ready_op,
+    "tick": st.tuples(st.just("tick"), st.integers(1, 15)),
+    "not_ready": st.tuples(st.just("not_ready"), agent_ids),
+    "logout": st.tuples(st.just("logout"), agent_ids),
+    "accept": st.tuples(st.just("accept"), pick),
+    "fail": st.tuples(st.just("fail"), pick),
+    "remove": st.tuples(st.just("remove"), pick),
+    "pick": st.tuples(st.just("pick"), agent_ids, pick, st.none() | agent_skills),
+    "set_service": st.tuples(st.just("set_service"), st.sampled_from(SERVICES).flatmap(service_st)),
+    "remove_service": st.tuples(st.just("remove_service"), st.sampled_from(SERVICES)),
+}
+# Two mixes: queues building up (agents compare many heads) and agents idling (arrivals compare
+# many agents). Service removals stay rare: arrivals for a removed service are only refused.
+MIXES = (
+    {"arrive": 12, "ready": 6, "tick": 4, "not_ready": 2, "logout": 1, "accept": 5, "fail": 4},
+    {"arrive": 6, "ready": 10, "tick": 4, "not_ready": 2, "logout": 1, "accept": 6, "fail": 3},
 )
+COMMON = {"remove": 2, "pick": 3, "set_service": 2, "remove_service": 1}
+
+
+def script_st(mix: dict[str, int]) -> st.SearchStrategy[list[Op]]:
+    """Event sequences drawn with the given weight per kind."""
+    kinds = [kind for kind, weight in (mix | COMMON).items() for _ in range(weight)]
+    return st.lists(
+        st.sampled_from(kinds).flatmap(OP_BY_KIND.__getitem__), min_size=20, max_size=60
+    )
+
+
+scripts = st.sampled_from(MIXES).flatmap(script_st)
 
 
 def outcome(call: Callable[..., object], *args: Any, **kwargs: Any) -> object:
@@ -312,7 +325,7 @@ def outcome(call: Callable[..., object], *args: Any, **kwargs: Any) -> object:
 @settings(max_examples=200, deadline=None)
 @given(
     initial=st.tuples(*(service_st(s) for s in SERVICES)),
-    script=st.lists(ops, min_size=20, max_size=60),
+    script=scripts,
 )
 def test_router_matches_reference_and_keeps_invariants(
     initial: tuple[Service, ...], script: list[Op]

@@ -13,8 +13,6 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -34,21 +32,11 @@ from server.calls.reconcile import reconcile
 from server.config import Config
 from server.db.engine import create_engine
 from server.db.migrate import upgrade_async as migrate
+from server.engine_info import EngineInfo
 from server.provisioning import build_plan
 from server.router import Router
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class EngineInfo:
-    """What a running engine publishes in state_dir/engine.json for the CLI and tests."""
-
-    pid: int
-    api: str
-    sip_host: str
-    sip_port: int
-    ari_url: str
 
 
 class Engine:
@@ -77,7 +65,7 @@ class Engine:
         self.db = create_engine(cfg.database.url)
         self.sessions = async_sessionmaker(self.db, expire_on_commit=False)
         async with self.sessions() as session:
-            plan = await build_plan(session, cfg.asterisk.app)
+            plan = await build_plan(session, cfg.asterisk.app, cfg.asterisk.bench_app_queue)
         self.asterisk = self._asterisk_instance()
         adopted = await self.asterisk.start(plan)
         log.info(
@@ -163,7 +151,9 @@ class Engine:
                 continue
             log.warning("Asterisk is gone; starting it again")
             async with self.sessions() as session:
-                plan = await build_plan(session, self.config.asterisk.app)
+                plan = await build_plan(
+                    session, self.config.asterisk.app, self.config.asterisk.bench_app_queue
+                )
             try:
                 await self.asterisk.start(plan)
                 if self.ami is not None:
@@ -186,7 +176,9 @@ class Engine:
         """Re-render Asterisk's config from the database, reload it, and reload routing."""
         assert self.sessions is not None and self.asterisk is not None and self.ami is not None
         async with self.sessions() as session:
-            plan = await build_plan(session, self.config.asterisk.app)
+            plan = await build_plan(
+                session, self.config.asterisk.app, self.config.asterisk.bench_app_queue
+            )
         await self.asterisk.reload(plan, self.ami)
         await self.reload_routing()
 
@@ -222,11 +214,3 @@ class Engine:
         with contextlib.suppress(FileNotFoundError):
             (self.state_dir / "engine.json").unlink()
         self.stopped.set()
-
-
-def read_engine_info(state_dir: Path) -> EngineInfo | None:
-    """The running engine's published info, if any."""
-    path = state_dir / "engine.json"
-    if not path.exists():
-        return None
-    return EngineInfo(**json.loads(path.read_text()))

@@ -67,6 +67,17 @@ def _agent(args: argparse.Namespace) -> int:
     return asyncio.run(run_agent(_config(args), args.user))
 
 
+def _provision(args: argparse.Namespace) -> int:
+    from server.provisioning_cli import ProvisioningError, print_result, run
+
+    try:
+        print_result(asyncio.run(run(_config(args), args.action, args)))
+    except ProvisioningError as exc:
+        print(f"phones: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="phones", description=__doc__)
@@ -119,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     agent.add_argument("--user", required=True, help="the demo agent's username")
     agent.set_defaults(handler=_agent)
+
+    from server.provisioning_cli import add_commands
+
+    add_commands(commands, _provision)
     return parser
 
 

@@ -57,6 +57,9 @@ class AsteriskConfig(_Section):
     ari_password: str = ""
     ami_user: str = ""
     ami_password: str = ""
+    # Bench only (bench/routed_calls.py): also route pbx.config.BENCH_APP_QUEUE_NUMBER to a
+    # native app_queue "bench" whose members are every agent. Never on in production.
+    bench_app_queue: bool = False
 
 
 class AuthConfig(_Section):

@@ -17,9 +17,9 @@ import aiohttp
 
 from phonebar.headless import HeadlessUA, HeadlessUAError
 from phonebar.tones import has_tone
-from server.app import EngineInfo, read_engine_info
 from server.config import Config
 from server.demo import DemoAccount, DemoData
+from server.engine_info import EngineInfo, read_engine_info
 
 CALLER_TONE, AGENT_TONE = 700.0, 1300.0
 

@@ -75,8 +75,13 @@ def agent_endpoint(tenant: Tenant, user: User, profile: AgentProfile) -> Endpoin
     )
 
 
-async def build_plan(session: AsyncSession, app: str = "phones") -> PbxPlan:
-    """The whole plan for the platform instance, from the database."""
+async def build_plan(
+    session: AsyncSession, app: str = "phones", bench_app_queue: bool = False
+) -> PbxPlan:
+    """The whole plan for the platform instance, from the database.
+
+    `bench_app_queue` (bench only) adds a native app_queue whose members are every agent.
+    """
     tenants = {t.id: t for t in (await session.scalars(select(Tenant))).all()}
     endpoints: list[Endpoint] = []
     rows = await session.execute(
@@ -87,7 +92,10 @@ async def build_plan(session: AsyncSession, app: str = "phones") -> PbxPlan:
     )
     for user, profile in rows.tuples():
         endpoints.append(agent_endpoint(tenants[user.tenant_id], user, profile))
+    members = [f"PJSIP/{endpoint.name}" for endpoint in endpoints] if bench_app_queue else []
     trunks = await session.scalars(select(Trunk).where(Trunk.enabled.is_(True)).order_by(Trunk.id))
     for trunk in trunks:
         endpoints.append(trunk_endpoint(tenants[trunk.tenant_id], trunk))
-    return PbxPlan(endpoints=endpoints, app=app)
+    return PbxPlan(
+        endpoints=endpoints, app=app, with_app_queue=bench_app_queue, queue_members=members
+    )

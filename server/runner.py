@@ -21,11 +21,12 @@ from pbx.carrier import CarrierPhone, carrier_plan
 from pbx.config import Ports
 from pbx.instance import AsteriskInstance, InstanceSettings
 from pbx.runtime import find_runtime
-from server.app import Engine, read_engine_info
+from server.app import Engine
 from server.config import Config
 from server.db.engine import create_engine
 from server.db.migrate import upgrade_async as migrate
 from server.demo import DemoData, ensure_demo
+from server.engine_info import read_engine_info
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,15 @@ async def serve(config: Config, demo: bool, with_carrier: bool) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    reloads: set[asyncio.Task[None]] = set()
+
+    def reload() -> None:
+        # SIGHUP: provisioning changed behind our back (the CLI); re-render and reload.
+        task = asyncio.create_task(engine.apply_provisioning())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, reload)
     try:
         await engine.start()
         if carrier is not None:

@@ -113,6 +113,9 @@ async def login(request: web.Request, *, body: LoginRequest) -> LoginReply:
                 action="login_failed",
                 target=f"user:{user.id}",
             )
+            # Commit first: raising inside session.begin() would roll back the failure count
+            # (and the audit entry), and the account would never lock.
+            await session.commit()
             raise refused
         register_success(LoginState.of(user)).apply_to(user)
         ttl = timedelta(seconds=cfg.token_ttl_s)

@@ -143,6 +143,7 @@ class Router(RouterState):
         self._release(item, AgentState.NOT_READY)
         item.state = InteractionState.WAITING
         item.agent_id = None
+        item.seq = next(self._arrivals)
         return self._place(item, self._queues[item.interaction.service_id])
 
     def remove(self, interaction_id: str) -> str | None:
@@ -295,7 +296,7 @@ class Router(RouterState):
                 interaction.enqueued_at,
                 item.seq,
             )
-            if best_key is None or key > best_key:
+            if best_key is None or key < best_key:
                 best, best_key = item, key
         return best
 

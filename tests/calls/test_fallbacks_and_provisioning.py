@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 from tests.callbed import CallBed
 from tests.calls.test_routing import AGENT_TONE, CALLER_TONE, _latest, _ready, _types
@@ -104,3 +105,25 @@ async def test_cli_provisioning_reaches_the_running_asterisk(bed: CallBed) -> No
     finally:
         await ami.close()
     assert "demo-dave" in endpoints
+
+
+async def test_a_closed_service_plays_its_closed_fallback(bed: CallBed) -> None:
+    today = datetime.now(UTC).date().isoformat()
+    closed = {"tz": "UTC", "holidays": [today]}
+    status, body = await bed.admin.call(
+        "PATCH", f"/api/v1/services/{bed.services['Sales']}", {"opening_hours": closed}
+    )
+    assert status == 200, body
+    api = await bed.agent_api(bed.agent("Sales"))
+    caller = await bed.pstn_phone(0, CALLER_TONE)
+    try:
+        await _ready(api)  # even with an agent ready, a closed service takes no calls
+        call_id = await caller.call(bed.carrier_uri("Sales"))
+        await caller.wait_for("disconnected", call_id=call_id, timeout=20)
+        item = await _latest(bed, api, "ended")
+    finally:
+        await caller.stop()
+        await api.close()
+    fallback = next(e for e in item["events"] if e["type"] == "fallback")
+    assert fallback["data"]["why"] == "closed"
+    assert "offered" not in _types(item)

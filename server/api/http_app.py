@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from server.api import interaction_routes as _interactions  # noqa: F401  (registers routes)
 from server.api import provisioning_routes as _provisioning  # noqa: F401  (registers routes)
 from server.api.framework import Caller
 from server.api.metrics import refresh_metrics

@@ -13,11 +13,7 @@ from server.api.framework import Api, ApiError, Caller
 from server.api.schemas import (
     AgentsReply,
     AgentStateReply,
-    EventReply,
     HealthReply,
-    InteractionPage,
-    InteractionQuery,
-    InteractionReply,
     LoginReply,
     LoginRequest,
     QueueReply,
@@ -38,7 +34,7 @@ from server.auth import (
 from server.calls.agent_state import StateChangeRefused, StateRequest
 from server.calls.model import AgentRuntime
 from server.db import repositories as repo
-from server.db.models import Service, Tenant, User
+from server.db.models import Tenant, User
 
 if TYPE_CHECKING:
     from server.app import Engine
@@ -192,61 +188,6 @@ async def change_my_state(
     except ValueError as exc:
         raise ApiError(400, str(exc), fields=[{"field": "reason", "message": str(exc)}]) from exc
     return _agent_reply(agent, datetime.now(UTC))
-
-
-@api.route(
-    "GET",
-    "/api/v1/interactions",
-    summary="List interactions, newest first",
-    query=InteractionQuery,
-    reply=InteractionPage,
-    tag="interactions",
-)
-async def interactions(
-    request: web.Request, *, user: Caller, query: InteractionQuery
-) -> InteractionPage:
-    async with engine_of(request).db_session() as session:
-        try:
-            page = await repo.list_interactions(
-                session, user.tenant_id, limit=query.limit, cursor=query.cursor
-            )
-        except ValueError as exc:
-            raise ApiError(
-                400, "invalid cursor", fields=[{"field": "cursor", "message": str(exc)}]
-            ) from exc
-        names = dict(
-            (
-                await session.execute(
-                    select(Service.id, Service.name).where(Service.tenant_id == user.tenant_id)
-                )
-            )
-            .tuples()
-            .all()
-        )
-    items = [
-        InteractionReply(
-            id=row.id,
-            channel=row.channel,
-            direction=row.direction,
-            ani=row.ani,
-            dnis=row.dnis,
-            service=names.get(row.service_id) if row.service_id else None,
-            service_id=row.service_id,
-            agent_id=row.agent_id,
-            state=row.state,
-            created_at=row.created_at,
-            answered_at=row.answered_at,
-            ended_at=row.ended_at,
-            end_reason=row.end_reason,
-            wait_s=row.wait_s,
-            events=[
-                EventReply(type=e.type, at=e.at, agent_id=e.agent_id, data=e.data or {})
-                for e in row.events
-            ],
-        )
-        for row in page.items
-    ]
-    return InteractionPage(items=items, next_cursor=page.next_cursor)
 
 
 @api.route(

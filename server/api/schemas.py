@@ -100,7 +100,15 @@ class InteractionReply(BaseModel):
     ended_at: datetime | None
     end_reason: str | None
     wait_s: float | None
+    disposition: str | None
     events: list[EventReply]
+
+
+class DispositionIn(Strict):
+    """The outcome code of a contact (one of its service's codes) and an optional note."""
+
+    code: str = Field(min_length=1, max_length=64)
+    note: str | None = Field(None, max_length=2000)
 
 
 class InteractionPage(BaseModel):

@@ -104,3 +104,38 @@ async def test_asterisk_restart_closes_dropped_calls_and_routing_resumes(bed: Ca
     assert ended["data"]["reason"] == "asterisk_restarted"
     assert closed["state"] == "ended"
     assert routed["id"] != dropped["id"]
+
+
+async def test_a_call_ending_while_the_engine_is_down_is_closed_on_restart(
+    bed: CallBed,
+) -> None:
+    alice = bed.agent("Sales")
+    agent_phone = await bed.agent_phone(alice, AGENT_TONE, auto_answer=True)
+    api = await bed.agent_api(alice)
+    caller = await bed.pstn_phone(0, CALLER_TONE)
+    try:
+        await _ready(api)
+        call_id = await caller.call(bed.carrier_uri("Sales"))
+        await caller.wait_for("confirmed", call_id=call_id, timeout=15)
+        answered = await _latest(bed, api, "answered")
+        bed.engine.kill()
+        await caller.hangup(call_id)
+        await caller.wait_for("disconnected", call_id=call_id, timeout=10)
+        await bed.engine.start()
+        item = await _latest(bed, api, "ended", timeout=15)
+        # The agent's leg, left alone in the bridge, is hung up by the restarted engine.
+        await agent_phone.wait_for("disconnected", timeout=10)
+        for _ in range(50):
+            _, me = await api.call("GET", "/api/v1/agents/me")
+            if me["state"] == "ready":
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await caller.stop()
+        await agent_phone.stop()
+        await api.close()
+    assert item["id"] == answered["id"]
+    ended = next(e for e in item["events"] if e["type"] == "ended")
+    assert ended["data"]["reason"] == "ended_while_engine_down"
+    assert item["state"] == "ended" and item["ended_at"] is not None
+    assert me["state"] == "ready"

@@ -179,3 +179,57 @@ async def test_skills_route_a_support_call_to_the_support_agent(bed: CallBed) ->
     assert item["service"] == "Support"
     assert [e["data"]["agent"] for e in item["events"] if e["type"] == "offered"] == ["bob"]
     assert "incoming" not in sales_phone.events()
+
+
+async def test_a_rejected_offer_is_recorded_and_the_agent_goes_not_ready(bed: CallBed) -> None:
+    alice = bed.agent("Sales")
+    agent_phone = await bed.agent_phone(alice, AGENT_TONE)
+    api = await bed.agent_api(alice)
+    caller = await bed.pstn_phone(0, CALLER_TONE)
+    try:
+        await _ready(api)
+        call_id = await caller.call(bed.carrier_uri("Sales"))
+        incoming = await agent_phone.wait_for("incoming", timeout=15)
+        await agent_phone.reject(incoming["call_id"], 486)
+        item = await _latest(bed, api, "rejected")
+        _, me = await api.call("GET", "/api/v1/agents/me")
+        await caller.hangup(call_id)
+        await _latest(bed, api, "abandoned")
+    finally:
+        await caller.stop()
+        await agent_phone.stop()
+        await api.close()
+    rejected = next(e for e in item["events"] if e["type"] == "rejected")
+    assert rejected["data"]["cause"] == 17
+    assert me["state"] == "not_ready" and me["reason"] == "missed"
+
+
+async def test_the_agent_records_a_disposition_from_the_services_codes(bed: CallBed) -> None:
+    alice, bob = bed.agent("Sales"), bed.agent("Support")
+    agent_phone = await bed.agent_phone(alice, AGENT_TONE, auto_answer=True)
+    api, other = await bed.agent_api(alice), await bed.agent_api(bob)
+    caller = await bed.pstn_phone(0, CALLER_TONE)
+    try:
+        await _ready(api)
+        call_id = await caller.call(bed.carrier_uri("Sales"))
+        await agent_phone.wait_for("confirmed", timeout=15)
+        await caller.hangup(call_id)
+        item = await _latest(bed, api, "wrap_up_started")
+        path = f"/api/v1/interactions/{item['id']}/disposition"
+        bad = await api.call("POST", path, {"code": "bogus"})
+        foreign = await other.call("POST", path, {"code": "sale"})
+        good = await api.call("POST", path, {"code": "sale", "note": "two licences"})
+        missing = await api.call(
+            "POST", "/api/v1/interactions/999999/disposition", {"code": "sale"}
+        )
+        item = await _latest(bed, api, "disposition")
+    finally:
+        await caller.stop()
+        await agent_phone.stop()
+        await api.close()
+        await other.close()
+    assert bad[0] == 400 and bad[1]["fields"][0]["field"] == "code"
+    assert foreign[0] == 403
+    assert missing[0] == 404
+    assert good[0] == 201 and good[1]["data"] == {"code": "sale", "note": "two licences"}
+    assert item["disposition"] == "sale"

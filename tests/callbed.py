@@ -38,6 +38,8 @@ class CallBed:
     admin: ApiClient
     services: dict[str, int]
     directory: Path
+    # The newest interaction id before the current test: its calls come after.
+    baseline_id: int = 0
 
     @property
     def sip(self) -> str:
@@ -173,6 +175,8 @@ async def _reset(bed: CallBed) -> None:
         await bed.admin.login(
             "demo", "admin", next(s.password for s in bed.engine.demo().staff if s.role == "admin")
         )
+    _, page = await bed.admin.call("GET", "/api/v1/interactions?limit=1")
+    bed.baseline_id = page["items"][0]["id"] if page["items"] else 0
     await hang_up_everything(bed.carrier)
     await hang_up_everything(bed.platform)
     for service_id in bed.services.values():

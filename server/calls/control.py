@@ -88,8 +88,11 @@ class CallControl:
 
     def later(self, delay: float, action: Callable[[], Awaitable[None]]) -> asyncio.TimerHandle:
         async def locked() -> None:
-            async with self.lock:
-                await action()
+            try:
+                async with self.lock, self.history.unit():
+                    await self._guarded(action(), "timer")
+            except Exception:
+                log.exception("recording a timer's work failed")
 
         loop = asyncio.get_running_loop()
         return loop.call_later(delay, lambda: self._spawn(locked()))
@@ -150,18 +153,31 @@ class CallControl:
     # -- ARI events --
     async def handle(self, event: Event) -> None:
         """Handle one ARI event (called by the ARI client's event loop)."""
-        async with self.lock:
-            kind = event.get("type")
-            if kind == "StasisStart":
-                await self._stasis_start(event)
-            elif kind == "ChannelDestroyed":
-                await self._channel_gone(event["channel"]["id"], int(event.get("cause", 16)))
-            elif kind == "PlaybackFinished":
-                await self._playback_finished(event["playback"])
-            elif kind == "EndpointStateChange":
-                await self._endpoint_state(event["endpoint"])
+        try:
+            async with self.lock, self.history.unit():
+                await self._guarded(self._dispatch(event), event.get("type", "?"))
+        except Exception:  # the unit's commit failed: the database is down or refused it
+            log.exception("recording %s failed", event.get("type", "?"))
         if self.on_change is not None:
             await self.on_change()
+
+    async def _dispatch(self, event: Event) -> None:
+        kind = event.get("type")
+        if kind == "StasisStart":
+            await self._stasis_start(event)
+        elif kind == "ChannelDestroyed":
+            await self._channel_gone(event["channel"]["id"], int(event.get("cause", 16)))
+        elif kind == "PlaybackFinished":
+            await self._playback_finished(event["playback"])
+        elif kind == "EndpointStateChange":
+            await self._endpoint_state(event["endpoint"])
+
+    async def _guarded(self, work: Awaitable[None], what: str) -> None:
+        # One bad event must not stop the controller: log it, keep what was written, go on.
+        try:
+            await work
+        except Exception:
+            log.exception("handling %s failed", what)
 
     async def _stasis_start(self, event: Event) -> None:
         channel = event["channel"]
@@ -415,7 +431,7 @@ class CallControl:
     # -- commands from the API --
     async def request_state(self, user_id: int, request: StateRequest, reasons: list[str]) -> None:
         """An agent asks for ready / not_ready / offline; raises on refusal."""
-        async with self.lock:
+        async with self.lock, self.history.unit():
             agent = self.agents[user_id]
             state, reason = check_request(agent.state, request, reasons)
             if agent.state == "wrap_up":

@@ -35,7 +35,7 @@ async def reconcile(control: CallControl, ari: AriClient) -> None:
     )
     info = await ari.info()
     asterisk_started = _parse_time(info["status"]["startup_time"])
-    async with control.lock:
+    async with control.lock, control.history.unit():
         channels = {c["id"] for c in await ari.channels()}
         bridges = {b["id"]: b for b in await ari.bridges()}
         for endpoint in await ari.request("GET", "endpoints/PJSIP"):

@@ -143,7 +143,6 @@ class Router(RouterState):
         self._release(item, AgentState.NOT_READY)
         item.state = InteractionState.WAITING
         item.agent_id = None
-        item.seq = next(self._arrivals)
         return self._place(item, self._queues[item.interaction.service_id])
 
     def remove(self, interaction_id: str) -> str | None:
@@ -216,8 +215,10 @@ class Router(RouterState):
         agent.state = AgentState.NOT_READY
 
     def agent_logout(self, agent_id: str) -> None:
-        """Forget the agent. If it holds an offer, the caller must still resolve that offer
-        (normally with `offer_failed`); until then `agent_ready` for it raises AgentReserved.
+        """Forget the agent (unknown agents are ignored).
+
+        If it holds an offer, the caller must still resolve that offer (normally with
+        `offer_failed`); until then the agent is kept as reserved and `agent_ready` raises.
         """
         agent = self._agents.get(agent_id)
         if agent is None:
@@ -238,13 +239,14 @@ class Router(RouterState):
     ) -> Offer:
         """The agent takes one waiting interaction out of order, atomically.
 
-        Picking is for agents who are not ready (or ready): a ready agent able to serve a waiting
-        interaction cannot exist, because the router is work-conserving. The skill check uses
-        `skills` if given, else those of the agent's last `agent_ready`; an agent the router does
-        not know needs `skills`. Raises CherryPickRefused with the first failing reason among:
-        the interaction is not waiting; the agent is unavailable (unknown without `skills`,
-        holding an offer, or busy on a call); the agent lacks the service's skills. `now`
-        completes the event contract; the current rules do not depend on it.
+        Any agent without an outstanding offer or a call may pick, ready or not; in practice
+        pickers are not ready, since the work-conserving router never leaves a ready agent
+        beside an interaction it could serve. The skill check uses `skills` if given, else those
+        of the agent's last `agent_ready`; an agent the router does not know needs `skills`.
+        Raises CherryPickRefused with the first failing reason among: the interaction is not
+        waiting; the agent is unavailable (unknown without `skills`, holding an offer, or busy
+        on a call); the agent lacks the service's skills. `now` completes the event contract;
+        the current rules do not depend on it.
         """
         del now
         item = self._items.get(interaction_id)

@@ -55,7 +55,8 @@ class AmiClient:
             self._reader = reader
             banner = await asyncio.wait_for(reader.readline(), timeout)
         except (OSError, TimeoutError) as exc:
-            raise AmiError(f"cannot reach AMI at {self.host}:{self.port}: {exc}") from exc
+            await self.close()  # a half-open connection must not leak its socket
+            raise AmiError(f"cannot reach AMI at {self.host}:{self.port}: {exc!r}") from exc
         if not banner.startswith(b"Asterisk Call Manager"):
             await self.close()
             raise AmiError(f"not an AMI server at {self.host}:{self.port}: {banner!r}")

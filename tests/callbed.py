@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -40,6 +40,8 @@ class CallBed:
     directory: Path
     # The newest interaction id before the current test: its calls come after.
     baseline_id: int = 0
+    # Phones and API clients of the current test, stopped by the `bed` fixture afterwards.
+    cleanups: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
 
     @property
     def sip(self) -> str:
@@ -61,6 +63,7 @@ class CallBed:
     async def agent_phone(self, account: DemoAccount, tone: float, **options: object) -> HeadlessUA:
         """A registered agent phone that records what it hears."""
         ua = await phone(f"agent-{account.username}-{tone:.0f}", self.directory)
+        self.cleanups.append(ua.stop)
         await ua.register(
             f"sip:{account.sip_username}@127.0.0.1",
             registrar=f"sip:{self.sip}",
@@ -75,6 +78,7 @@ class CallBed:
     async def agent_api(self, account: DemoAccount) -> ApiClient:
         """An API client logged in as the agent."""
         client = ApiClient(self.engine.api)
+        self.cleanups.append(client.close)
         await client.login("demo", account.username, account.password)
         return client
 
@@ -82,6 +86,7 @@ class CallBed:
         """A carrier subscriber phone, registered on the carrier."""
         account = CARRIER_PHONES[index]
         ua = await phone(f"{account.username}-{tone:.0f}", self.directory)
+        self.cleanups.append(ua.stop)
         await ua.register(
             f"sip:{account.username}@127.0.0.1",
             registrar=f"sip:127.0.0.1:{self.carrier.ports.sip}",
@@ -165,8 +170,14 @@ async def testbed(
 async def bed(testbed: CallBed) -> AsyncIterator[CallBed]:
     """The session testbed, reset before and cleaned after each test."""
     await _reset(testbed)
-    yield testbed
-    await _reset(testbed)
+    try:
+        yield testbed
+    finally:
+        # Callers first, so nothing rings an agent phone that is going away.
+        for cleanup in reversed(testbed.cleanups):
+            await cleanup()
+        testbed.cleanups.clear()
+        await _reset(testbed)
 
 
 async def _reset(bed: CallBed) -> None:

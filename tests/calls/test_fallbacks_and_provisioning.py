@@ -15,14 +15,10 @@ from tests.calls.test_routing import AGENT_TONE, CALLER_TONE, _latest, _ready, _
 async def test_nobody_logged_in_announces_and_hangs_up(bed: CallBed) -> None:
     api = await bed.agent_api(bed.agent("Sales"))  # every agent is offline after the reset
     caller = await bed.pstn_phone(0, CALLER_TONE)
-    try:
-        call_id = await caller.call(bed.carrier_uri("Sales"))
-        await caller.wait_for("confirmed", call_id=call_id, timeout=15)
-        gone = await caller.wait_for("disconnected", call_id=call_id, timeout=15)
-        item = await _latest(bed, api, "ended")
-    finally:
-        await caller.stop()
-        await api.close()
+    call_id = await caller.call(bed.carrier_uri("Sales"))
+    await caller.wait_for("confirmed", call_id=call_id, timeout=15)
+    gone = await caller.wait_for("disconnected", call_id=call_id, timeout=15)
+    item = await _latest(bed, api, "ended")
     assert gone["event"] == "disconnected"
     fallback = next(e for e in item["events"] if e["type"] == "fallback")
     assert fallback["data"] == {"why": "no_agents", "action": "announce_hangup"}
@@ -45,22 +41,16 @@ async def test_max_wait_overflows_to_another_service(bed: CallBed) -> None:
     support_phone = await bed.agent_phone(bob, AGENT_TONE, auto_answer=True)
     alice_api, bob_api = await bed.agent_api(alice), await bed.agent_api(bob)
     caller = await bed.pstn_phone(0, CALLER_TONE)
-    try:
-        status, body = await alice_api.call(
-            "PUT", "/api/v1/agents/me/state", {"state": "not_ready", "reason": "lunch"}
-        )
-        assert status == 200, body
-        await _ready(bob_api)
-        call_id = await caller.call(bed.carrier_uri("Sales"))
-        await support_phone.wait_for("confirmed", timeout=15)
-        item = await _latest(bed, bob_api, "answered")
-        await caller.hangup(call_id)
-        await _latest(bed, bob_api, "ended")
-    finally:
-        await caller.stop()
-        await support_phone.stop()
-        await alice_api.close()
-        await bob_api.close()
+    status, body = await alice_api.call(
+        "PUT", "/api/v1/agents/me/state", {"state": "not_ready", "reason": "lunch"}
+    )
+    assert status == 200, body
+    await _ready(bob_api)
+    call_id = await caller.call(bed.carrier_uri("Sales"))
+    await support_phone.wait_for("confirmed", timeout=15)
+    item = await _latest(bed, bob_api, "answered")
+    await caller.hangup(call_id)
+    await _latest(bed, bob_api, "ended")
     types = _types(item)
     assert types[:5] == ["created", "queued", "fallback", "transferred", "queued"], types
     assert next(e for e in item["events"] if e["type"] == "transferred")["data"] == {
@@ -96,14 +86,12 @@ async def test_cli_provisioning_reaches_the_running_asterisk(bed: CallBed) -> No
     assert created["engine_reloaded"] is True
     ami = bed.platform.ami_client()
     await ami.connect()
-    try:
-        for _ in range(50):
-            endpoints = await ami.command("pjsip show endpoints")
-            if "demo-dave" in endpoints:
-                break
-            await asyncio.sleep(0.1)
-    finally:
-        await ami.close()
+    bed.cleanups.append(ami.close)
+    for _ in range(50):
+        endpoints = await ami.command("pjsip show endpoints")
+        if "demo-dave" in endpoints:
+            break
+        await asyncio.sleep(0.1)
     assert "demo-dave" in endpoints
 
 
@@ -116,14 +104,10 @@ async def test_a_closed_service_plays_its_closed_fallback(bed: CallBed) -> None:
     assert status == 200, body
     api = await bed.agent_api(bed.agent("Sales"))
     caller = await bed.pstn_phone(0, CALLER_TONE)
-    try:
-        await _ready(api)  # even with an agent ready, a closed service takes no calls
-        call_id = await caller.call(bed.carrier_uri("Sales"))
-        await caller.wait_for("disconnected", call_id=call_id, timeout=20)
-        item = await _latest(bed, api, "ended")
-    finally:
-        await caller.stop()
-        await api.close()
+    await _ready(api)  # even with an agent ready, a closed service takes no calls
+    call_id = await caller.call(bed.carrier_uri("Sales"))
+    await caller.wait_for("disconnected", call_id=call_id, timeout=20)
+    item = await _latest(bed, api, "ended")
     fallback = next(e for e in item["events"] if e["type"] == "fallback")
     assert fallback["data"]["why"] == "closed"
     assert "offered" not in _types(item)

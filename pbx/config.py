@@ -102,6 +102,7 @@ MODULES: tuple[str, ...] = (
     "func_pjsip_endpoint.so",
     "func_pjsip_contact.so",
     "func_pjsip_aor.so",
+    "func_rand.so",
 )
 
 _env = jinja2.Environment(
@@ -157,6 +158,22 @@ class Registration:
 
 
 @dataclass(frozen=True)
+class AccountRegistration:
+    """An outbound registration as someone else's SIP account, without an endpoint of ours.
+
+    The carrier in bench/routed_calls.py registers to the platform as each agent this way,
+    so the platform's calls to an agent arrive at the carrier addressed to `contact_user`.
+    """
+
+    name: str
+    server_uri: str
+    client_uri: str
+    username: str
+    password: str
+    contact_user: str = ""
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """One PJSIP endpoint with its AOR and optional auth, identify and registration."""
 
@@ -185,6 +202,14 @@ class PbxPlan:
     app: str = "phones"
     with_app_queue: bool = False
     queue_members: Sequence[str] = ()
+    registrations: Sequence[AccountRegistration] = ()
+    # The registrations leave from their own transport on this port (0: no such transport),
+    # so that a peer identifying us by address and port does not take them for our trunk.
+    registration_port: int = 0
+
+
+# The number the platform routes to Asterisk's app_queue when `with_app_queue` is on (bench only).
+BENCH_APP_QUEUE_NUMBER = "9990000999"
 
 
 @dataclass(frozen=True)
@@ -236,6 +261,9 @@ def render(layout: InstanceLayout, plan: PbxPlan) -> dict[str, str]:
         "app": plan.app,
         "dialplan": plan.dialplan,
         "with_app_queue": plan.with_app_queue,
+        "bench_app_queue_number": BENCH_APP_QUEUE_NUMBER,
+        "registrations": list(plan.registrations),
+        "registration_port": plan.registration_port,
     }
     files = {
         name: _env.get_template(f"{name}.j2").render(context)
@@ -267,7 +295,10 @@ def _render_queues(plan: PbxPlan) -> str:
     # Only the app_queue comparison in bench/routed_calls.py uses a native queue.
     lines = ["[general]", "persistentmembers = no", ""]
     if plan.with_app_queue:
+        # autofill: every waiting caller that has a free member is connected at once, not
+        # only the head of the queue (which leaves the others to recheck once a second).
         lines += ["[bench]", "strategy = leastrecent", "timeout = 15", "ringinuse = no"]
+        lines += ["autofill = yes"]
         lines += ["joinempty = yes", "leavewhenempty = no", "announce-frequency = 0"]
         lines += [f"member => {member}" for member in plan.queue_members]
     return "\n".join(lines) + "\n"

@@ -165,6 +165,8 @@ class AsteriskInstance:
             return False
         await ami.command("module reload res_pjsip.so")
         await ami.command("dialplan reload")
+        if plan.with_app_queue:
+            await ami.command("queue reload all")  # bench only: members follow the agents
         return True
 
     # -- lifecycle --

@@ -44,3 +44,9 @@ def test_invalid_toml_says_where(tmp_path: Path) -> None:
     path.write_text("[http\nport = 1\n")
     with pytest.raises(ConfigError, match="invalid TOML"):
         load_config(path, environ={})
+
+
+def test_bench_app_queue_is_off_unless_set() -> None:
+    assert load_config(None, environ={}).asterisk.bench_app_queue is False
+    environ = {"PHONES_ASTERISK_BENCH_APP_QUEUE": "true"}
+    assert load_config(None, environ=environ).asterisk.bench_app_queue is True

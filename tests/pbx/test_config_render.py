@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pbx.carrier import CarrierPhone, carrier_plan
-from pbx.config import MODULES, Credentials, Endpoint, InstanceLayout, PbxPlan, Ports, render
+from pbx.carrier import AgentAccount, CarrierPhone, carrier_plan
+from pbx.config import (
+    BENCH_APP_QUEUE_NUMBER,
+    MODULES,
+    Credentials,
+    Endpoint,
+    InstanceLayout,
+    PbxPlan,
+    Ports,
+    render,
+)
 
 
 def _layout() -> InstanceLayout:
@@ -56,3 +65,38 @@ def test_carrier_identifies_the_platform_by_address_and_port() -> None:
     assert "match = 127.0.0.1:5070" in pjsip
     assert "contact = sip:127.0.0.1:5070" in pjsip
     assert "[carrier-from-platform]" in render(_layout(), plan)["extensions_phones.conf"]
+
+
+def test_carrier_registers_as_agents_from_its_own_port() -> None:
+    agent = AgentAccount("demo-bench0001", "s" * 32, "agent0")
+    plan = carrier_plan("127.0.0.1", 5070, agents=[agent], agents_port=5090)
+    files = render(_layout(), plan)
+    pjsip = files["pjsip.conf"]
+    assert "[transport-registrations]\ntype = transport\nprotocol = udp\n" in pjsip
+    assert "bind = 127.0.0.1:5090" in pjsip
+    assert "transport = transport-registrations" in pjsip
+    assert "client_uri = sip:demo-bench0001@127.0.0.1:5070" in pjsip
+    assert "contact_user = agent0" in pjsip
+    assert "username = demo-bench0001" in pjsip
+    assert "exten => _age[n]t!,1,Answer()" in files["extensions_phones.conf"]
+
+
+def test_carrier_without_agents_has_one_transport() -> None:
+    pjsip = render(_layout(), carrier_plan("127.0.0.1", 5070))["pjsip.conf"]
+    assert "transport-registrations" not in pjsip
+    assert "type = registration" not in pjsip
+
+
+def test_app_queue_number_only_with_the_bench_switch() -> None:
+    plain = render(_layout(), PbxPlan())
+    assert BENCH_APP_QUEUE_NUMBER not in plain["extensions_phones.conf"]
+    assert "[bench]" not in plain["queues.conf"]
+    plan = PbxPlan(with_app_queue=True, queue_members=["PJSIP/demo-a", "PJSIP/demo-b"])
+    files = render(_layout(), plan)
+    inbound = files["extensions_phones.conf"].split("[phones-inbound]")[1].split("\n[")[0]
+    assert f"exten => {BENCH_APP_QUEUE_NUMBER},1,Goto(bench-app-queue,${{EXTEN}},1)" in inbound
+    assert "member => PJSIP/demo-a\nmember => PJSIP/demo-b" in files["queues.conf"]
+
+
+def test_ami_events_carry_timestamps() -> None:
+    assert "timestampevents = yes" in render(_layout(), PbxPlan())["manager.conf"]

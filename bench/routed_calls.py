@@ -200,7 +200,7 @@ async def setup(
             await client.close()
     await wait_agents(admin, agents, ready=True, timeout_s=30)
     print(f"# {len(agents)} agents logged in and ready in {time.monotonic() - started:.1f}s")
-    carrier_ami = carrier.ami_client()
+    carrier_ami = carrier.ami_client(events=True)
     await carrier_ami.connect()
     stack.push_async_callback(carrier_ami.close)
     await carrier_ami.action("Setvar", Variable="BENCH_TALK_S", Value=f"{args.talk_s:g}")

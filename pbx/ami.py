@@ -32,8 +32,12 @@ class _Pending:
 class AmiClient:
     """One AMI connection: log in, send actions, receive events."""
 
-    def __init__(self, host: str, port: int, username: str, secret: str) -> None:
+    def __init__(
+        self, host: str, port: int, username: str, secret: str, events: bool = False
+    ) -> None:
         self.host, self.port, self.username, self._secret = host, port, username, secret
+        # Events cost CPU on both sides: only a client that registered handlers wants them.
+        self.events = events
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._pending: dict[str, _Pending] = {}
@@ -63,7 +67,13 @@ class AmiClient:
         self.closed.clear()
         self._reader_task = asyncio.create_task(self._read_loop(), name="ami-reader")
         try:
-            await self.action("Login", timeout=timeout, Username=self.username, Secret=self._secret)
+            await self.action(
+                "Login",
+                timeout=timeout,
+                Username=self.username,
+                Secret=self._secret,
+                Events="on" if self.events else "off",
+            )
         except AmiError:
             await self.close()
             raise

@@ -118,9 +118,11 @@ class AsteriskInstance:
     def _connect_host(self) -> str:
         return "127.0.0.1" if self.settings.bind in ("0.0.0.0", "") else self.settings.bind
 
-    def ami_client(self) -> AmiClient:
-        """A new, unconnected AMI client for this instance."""
-        return AmiClient(self._connect_host(), self.ports.ami, self.ami.user, self.ami.password)
+    def ami_client(self, events: bool = False) -> AmiClient:
+        """A new, unconnected AMI client for this instance (events only if asked for)."""
+        return AmiClient(
+            self._connect_host(), self.ports.ami, self.ami.user, self.ami.password, events
+        )
 
     # -- state file: credentials and ports survive an engine restart (adoption) --
     @dataclass(frozen=True)

@@ -79,7 +79,9 @@ class Engine:
             self.asterisk.ari.password,
             cfg.asterisk.app,
         )
-        self.control = CallControl(self.ari, History(self.sessions), Router())
+        history = History(self.sessions)
+        history.start()
+        self.control = CallControl(self.ari, history, Router())
         await self.reload_routing()
         self._tasks.append(
             asyncio.create_task(
@@ -205,6 +207,8 @@ class Engine:
                 await task
         if self.ari is not None:
             await self.ari.close()
+        if self.control is not None:
+            await self.control.history.stop()
         if self.ami is not None:
             await self.ami.close()
         if stop_asterisk and self.asterisk is not None:

@@ -5,6 +5,7 @@ Every change re-renders Asterisk's configuration and reloads it without dropping
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -146,7 +147,7 @@ async def create_user(request: web.Request, *, user: Caller, body: UserIn) -> Us
                 username=body.username,
                 display_name=body.display_name,
                 role=body.role,
-                password_hash=hash_password(body.password),
+                password_hash=await asyncio.to_thread(hash_password, body.password),
                 agent_skills=body.skills if body.role == "agent" else None,
                 extension=body.extension,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -80,13 +81,15 @@ async def login(request: web.Request, *, body: LoginRequest) -> LoginReply:
     async with engine.db_session() as session, session.begin():
         tenant = await session.scalar(select(Tenant).where(Tenant.slug == body.tenant))
         if tenant is None:
-            verify_dummy(body.password)  # same cost as a real attempt: no user enumeration
+            await asyncio.to_thread(
+                verify_dummy, body.password
+            )  # same cost as a real attempt: no user enumeration
             raise refused
         user = await session.scalar(
             select(User).where(User.tenant_id == tenant.id, User.username == body.username)
         )
         if user is None or user.disabled:
-            verify_dummy(body.password)
+            await asyncio.to_thread(verify_dummy, body.password)
             raise refused
         now = datetime.now(UTC)
         policy = LockoutPolicy(
@@ -100,7 +103,7 @@ async def login(request: web.Request, *, body: LoginRequest) -> LoginReply:
                 "account locked after repeated failed logins; try again later",
                 locked_until=user.locked_until.isoformat() if user.locked_until else None,
             )
-        if not verify_password(user.password_hash, body.password):
+        if not await asyncio.to_thread(verify_password, user.password_hash, body.password):
             register_failure(LoginState.of(user), now, policy).apply_to(user)
             await repo.append_audit(
                 session,

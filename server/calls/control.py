@@ -89,7 +89,7 @@ class CallControl:
     def later(self, delay: float, action: Callable[[], Awaitable[None]]) -> asyncio.TimerHandle:
         async def locked() -> None:
             try:
-                async with self.lock, self.history.unit():
+                async with self.lock:
                     await self._guarded(action(), "timer")
             except Exception:
                 log.exception("recording a timer's work failed")
@@ -154,7 +154,7 @@ class CallControl:
     async def handle(self, event: Event) -> None:
         """Handle one ARI event (called by the ARI client's event loop)."""
         try:
-            async with self.lock, self.history.unit():
+            async with self.lock:
                 await self._guarded(self._dispatch(event), event.get("type", "?"))
         except Exception:  # the unit's commit failed: the database is down or refused it
             log.exception("recording %s failed", event.get("type", "?"))
@@ -336,15 +336,23 @@ class CallControl:
         if call is None or call.state != "offered" or call.agent_channel != channel["id"]:
             await self.ari.hangup(channel["id"])
             return
+        bridge_id = f"phones-{interaction_id}"
+        try:
+            await self.ari.create_bridge(bridge_id, f"interaction-{interaction_id}")
+            await self.ari.add_to_bridge(bridge_id, call.caller_channel, channel["id"])
+        except AriError as exc:
+            # A leg hung up while we were bridging. Nothing is accepted yet: the caller keeps
+            # the music, and the ChannelDestroyed that follows settles the offer or the call.
+            log.info("bridging interaction %s failed: %s", interaction_id, exc)
+            await self.ari.destroy_bridge(bridge_id)
+            return
         if call.offer_timer is not None:
             call.offer_timer.cancel()
         self.router.offer_accepted(str(interaction_id))
         agent = self.agents[call.agent_id or 0]
-        call.bridge_id = f"phones-{interaction_id}"
-        await self.ari.create_bridge(call.bridge_id, f"interaction-{interaction_id}")
+        call.bridge_id = bridge_id
         with contextlib.suppress(AriError):  # music may already have stopped
             await self.ari.stop_moh(call.caller_channel)
-        await self.ari.add_to_bridge(call.bridge_id, call.caller_channel, channel["id"])
         call.state = "connected"
         at = _now()
         await self.set_agent(agent, "busy", None, interaction_id)
@@ -384,20 +392,25 @@ class CallControl:
         at = at or _now()
         agent = self.agents.get(call.agent_id or 0)
         if call.state in ("queued", "offered"):
+            was_offered = call.state == "offered"
             self.router.remove(str(call.interaction_id))
             wait = seconds_between(call.created_at, at)
             if reason == "hangup":
+                call.state = "abandoned"
                 await self.history.abandoned(call, at, wait)
             else:
+                call.state = "ended"
                 await self.history.ended(call, at, reason, side, cause)
-            if agent is not None and call.state == "offered":
+            if agent is not None and was_offered:
                 agent.interaction_id = None
                 await self.set_agent(agent, "ready")
                 await self.dispatch_offers(self.make_ready(agent))
             return
         if call.state == "closing":
+            call.state = "ended"
             await self.history.ended(call, at, call.end_reason or reason, side, cause)
             return
+        call.state = "ended"
         await self.history.ended(call, at, reason, side, cause)
         if agent is not None:
             await self.start_wrap_up(agent, call)
@@ -431,7 +444,7 @@ class CallControl:
     # -- commands from the API --
     async def request_state(self, user_id: int, request: StateRequest, reasons: list[str]) -> None:
         """An agent asks for ready / not_ready / offline; raises on refusal."""
-        async with self.lock, self.history.unit():
+        async with self.lock:
             agent = self.agents[user_id]
             state, reason = check_request(agent.state, request, reasons)
             if agent.state == "wrap_up":

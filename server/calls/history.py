@@ -1,26 +1,33 @@
 """Writes what happens to calls and agents into the two append-only logs.
 
-The call controller talks to the database only through this class. Everything written while
-handling one ARI event (or one timer, or one API command) goes into one transaction: the
-controller opens a `unit()` around each, so a call costs a handful of commits, not one per
-fact, and a crash loses no fact of an event that was fully handled.
+The call controller talks to the database only through this class. Creating an interaction
+is written at once (its id names channels and bridges); every later fact is queued in
+memory and written by one writer task in batches — one transaction, bulk inserts — a few
+milliseconds later, so the controller never waits for the database on the call path.
+`flush()` waits until everything queued so far is committed; reads that must see the
+latest facts (reconciliation) flush first. A crash can lose at most the last batch window.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.calls.agent_state import AgentState
 from server.calls.model import AgentRuntime, Call
 from server.db import repositories as repo
-from server.db.models import FINAL_INTERACTION_STATES, Interaction, Line
+from server.db.models import AgentStateEvent, Interaction, InteractionEvent
+
+log = logging.getLogger(__name__)
+# States of a Call that are also states of its interaction row.
+ROW_STATES = frozenset({"queued", "offered", "connected", "wrap_up", "ended", "abandoned"})
 
 
 @dataclass(frozen=True)
@@ -32,37 +39,116 @@ class LineTarget:
     service_id: int | None
 
 
+@dataclass
+class _Batch:
+    events: list[dict[str, Any]] = field(default_factory=list)
+    changes: dict[int, dict[str, Any]] = field(default_factory=dict)
+    agent_states: list[dict[str, Any]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.changes or self.agent_states)
+
+
 class History:
-    """Persists interactions, their events and agent state changes."""
+    """Persists interactions, their events and agent state changes (write-behind)."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], batch_window_s: float = 0.005
+    ) -> None:
         self.sessions = sessions
-        self._unit: AsyncSession | None = None
+        self.batch_window_s = batch_window_s
+        self._batch = _Batch()
+        self._wakeup = asyncio.Event()
+        self._written = asyncio.Condition()
+        self._queued = 0
+        self._committed = 0
+        self._writer: asyncio.Task[None] | None = None
 
-    @asynccontextmanager
-    async def unit(self) -> AsyncIterator[None]:
-        """One transaction for every write until the block ends (nested units join it)."""
-        if self._unit is not None:
-            yield
+    # -- lifecycle --
+    def start(self) -> None:
+        """Start the writer task."""
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._run(), name="history-writer")
+
+    async def stop(self) -> None:
+        """Write everything queued, then stop the writer."""
+        await self.flush()
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+
+    async def flush(self) -> None:
+        """Wait until every fact queued so far is committed."""
+        target = self._queued
+        if self._writer is None:
+            await self._write(self._take())
             return
-        session = self.sessions()
-        self._unit = session
-        try:
-            async with session.begin():
-                yield
-        finally:
-            self._unit = None
-            await session.close()
+        self._wakeup.set()
+        async with self._written:
+            await self._written.wait_for(lambda: self._committed >= target)
 
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncSession]:
-        # Inside a unit, join its transaction; outside one (tests, tools), commit on our own.
-        if self._unit is not None:
-            yield self._unit
+    def _take(self) -> _Batch:
+        batch, self._batch = self._batch, _Batch()
+        return batch
+
+    def _queue(self) -> None:
+        self._queued += 1
+        self._wakeup.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            # A short window lets the facts of several events share one transaction.
+            await asyncio.sleep(self.batch_window_s)
+            self._wakeup.clear()
+            upto = self._queued
+            batch = self._take()
+            try:
+                await self._write(batch)
+            except Exception:
+                log.exception("writing history failed; retrying the batch")
+                self._requeue(batch)
+                await asyncio.sleep(0.5)
+                self._wakeup.set()
+                continue
+            async with self._written:
+                self._committed = upto
+                self._written.notify_all()
+
+    def _requeue(self, batch: _Batch) -> None:
+        newer = self._batch
+        self._batch = batch
+        self._batch.events += newer.events
+        self._batch.agent_states += newer.agent_states
+        for interaction_id, fields in newer.changes.items():
+            self._batch.changes.setdefault(interaction_id, {}).update(fields)
+
+    async def _write(self, batch: _Batch) -> None:
+        if not batch:
             return
-        async with self._write() as session:
-            yield session
+        async with self.sessions() as session, session.begin():
+            if batch.events:
+                await session.execute(insert(InteractionEvent), batch.events)
+            for interaction_id, fields in batch.changes.items():
+                await session.execute(
+                    update(Interaction).where(Interaction.id == interaction_id).values(fields)
+                )
+            if batch.agent_states:
+                await session.execute(insert(AgentStateEvent), batch.agent_states)
+                latest = {row["agent_id"]: row for row in batch.agent_states}
+                for row in latest.values():
+                    await repo.upsert_presence(
+                        session,
+                        row["tenant_id"],
+                        row["agent_id"],
+                        row["state"],
+                        row["reason"],
+                        row["at"],
+                    )
 
+    # -- reads --
     async def find_line(self, number: str) -> LineTarget | None:
         """The line with this DNIS, if any."""
         async with self.sessions() as session:
@@ -71,6 +157,13 @@ class History:
                 return None
             return LineTarget(line.id, line.tenant_id, line.service_id)
 
+    async def open_interactions(self) -> list[Interaction]:
+        """Interactions not ended yet (after flushing), for reconciliation."""
+        await self.flush()
+        async with self.sessions() as session:
+            return list(await repo.open_interactions(session))
+
+    # -- writes --
     async def create_interaction(
         self,
         *,
@@ -83,7 +176,7 @@ class History:
         at: datetime,
     ) -> int:
         """Create an inbound voice interaction with its `created` event; return its id."""
-        async with self._write() as session:
+        async with self.sessions() as session, session.begin():
             interaction = await repo.create_interaction(
                 session,
                 tenant_id,
@@ -98,67 +191,109 @@ class History:
             await repo.append_interaction_event(session, interaction, "created", at)
             return interaction.id
 
+    def _fact(
+        self,
+        interaction_id: int,
+        tenant_id: int,
+        type_: str,
+        at: datetime,
+        actor: int | None,
+        data: dict[str, Any],
+        **changes: Any,
+    ) -> None:
+        # `actor` is the event's agent; `changes` are columns of the interaction row.
+        self._batch.events.append(
+            {
+                "interaction_id": interaction_id,
+                "tenant_id": tenant_id,
+                "type": type_,
+                "at": at,
+                "agent_id": actor,
+                "data": data,
+            }
+        )
+        if changes:
+            self._batch.changes.setdefault(interaction_id, {}).update(changes)
+        self._queue()
+
     async def event(
         self, call: Call, type_: str, at: datetime, agent_id: int | None = None, **data: Any
     ) -> None:
         """Append one event and mirror the call's state onto the interaction row."""
-        async with self._write() as session:
-            interaction = await session.get_one(Interaction, call.interaction_id)
-            if interaction.state not in FINAL_INTERACTION_STATES:
-                interaction.state = _row_state(call.state)
-            interaction.service_id = call.service_id
-            interaction.agent_id = call.agent_id or interaction.agent_id
-            interaction.agent_channel_id = call.agent_channel or interaction.agent_channel_id
-            await repo.append_interaction_event(
-                session, interaction, type_, at, agent_id=agent_id, **data
-            )
+        changes: dict[str, Any] = {"service_id": call.service_id}
+        if call.state in ROW_STATES:
+            changes["state"] = call.state
+        if call.agent_id is not None:
+            changes["agent_id"] = call.agent_id
+        if call.agent_channel is not None:
+            changes["agent_channel_id"] = call.agent_channel
+        self._fact(call.interaction_id, call.tenant_id, type_, at, agent_id, data, **changes)
 
     async def answered(self, call: Call, at: datetime, wait_s: float) -> None:
         """The agent answered: the call is connected."""
-        async with self._write() as session:
-            interaction = await session.get_one(Interaction, call.interaction_id)
-            interaction.state = "connected"
-            interaction.agent_id = call.agent_id
-            interaction.agent_channel_id = call.agent_channel
-            interaction.bridge_id = call.bridge_id
-            interaction.answered_at = at
-            interaction.wait_s = wait_s
-            await repo.append_interaction_event(
-                session, interaction, "answered", at, agent_id=call.agent_id, wait_s=wait_s
-            )
+        self._fact(
+            call.interaction_id,
+            call.tenant_id,
+            "answered",
+            at,
+            call.agent_id,
+            {"wait_s": round(wait_s, 3)},
+            state="connected",
+            agent_id=call.agent_id,
+            agent_channel_id=call.agent_channel,
+            bridge_id=call.bridge_id,
+            answered_at=at,
+            wait_s=wait_s,
+        )
 
     async def abandoned(self, call: Call, at: datetime, wait_s: float) -> None:
         """The caller hung up before an agent answered."""
-        async with self._write() as session:
-            interaction = await session.get_one(Interaction, call.interaction_id)
-            interaction.state = "abandoned"
-            interaction.ended_at = at
-            interaction.end_reason = "abandoned"
-            interaction.wait_s = wait_s
-            await repo.append_interaction_event(
-                session, interaction, "abandoned", at, wait_s=round(wait_s, 3)
-            )
+        self._fact(
+            call.interaction_id,
+            call.tenant_id,
+            "abandoned",
+            at,
+            None,
+            {"wait_s": round(wait_s, 3)},
+            state="abandoned",
+            ended_at=at,
+            end_reason="abandoned",
+            wait_s=wait_s,
+        )
 
     async def ended(self, call: Call, at: datetime, reason: str, side: str, cause: int) -> None:
         """The interaction ended (after being connected, or by a fallback)."""
-        await self.close(call.interaction_id, at, reason, side=side, cause=cause)
+        await self.close_interaction(
+            call.interaction_id,
+            call.tenant_id,
+            call.agent_id,
+            at,
+            reason,
+            side=side,
+            cause=cause,
+        )
 
-    async def close(self, interaction_id: int, at: datetime, reason: str, **data: Any) -> None:
+    async def close_interaction(
+        self,
+        interaction_id: int,
+        tenant_id: int,
+        agent_id: int | None,
+        at: datetime,
+        reason: str,
+        **data: Any,
+    ) -> None:
         """Mark an interaction ended with a reason (also used by reconciliation)."""
-        async with self._write() as session:
-            interaction = await session.get_one(Interaction, interaction_id)
-            interaction.state = "ended"
-            interaction.ended_at = at
-            interaction.end_reason = reason
-            await repo.append_interaction_event(
-                session,
-                interaction,
-                "ended",
-                at,
-                agent_id=interaction.agent_id,
-                reason=reason,
-                **data,
-            )
+        self._fact(
+            interaction_id,
+            tenant_id,
+            "ended",
+            at,
+            agent_id,
+            {"reason": reason, **data},
+            state="ended",
+            ended_at=at,
+            end_reason=reason,
+        )
 
     async def agent_state(
         self,
@@ -169,27 +304,14 @@ class History:
         interaction_id: int | None,
     ) -> None:
         """Append an agent state event (and update the agent's presence row)."""
-        async with self._write() as session:
-            await repo.append_agent_state(
-                session,
-                agent.tenant_id,
-                agent.user_id,
-                state,
-                reason,
-                at,
-                interaction_id=interaction_id,
-            )
-
-    async def open_interactions(self) -> list[Interaction]:
-        """Interactions not ended yet, for reconciliation after a restart."""
-        async with self.sessions() as session:
-            return list(await repo.open_interactions(session))
-
-    async def lines(self) -> list[Line]:
-        """Every line (for the demo and provisioning)."""
-        async with self.sessions() as session:
-            return list((await session.scalars(select(Line))).all())
-
-
-def _row_state(state: str) -> Any:
-    return "queued" if state == "closing" else state
+        self._batch.agent_states.append(
+            {
+                "tenant_id": agent.tenant_id,
+                "agent_id": agent.user_id,
+                "state": state,
+                "reason": reason,
+                "at": at,
+                "interaction_id": interaction_id,
+            }
+        )
+        self._queue()

@@ -35,7 +35,7 @@ async def reconcile(control: CallControl, ari: AriClient) -> None:
     )
     info = await ari.info()
     asterisk_started = _parse_time(info["status"]["startup_time"])
-    async with control.lock, control.history.unit():
+    async with control.lock:
         channels = {c["id"] for c in await ari.channels()}
         bridges = {b["id"]: b for b in await ari.bridges()}
         for endpoint in await ari.request("GET", "endpoints/PJSIP"):
@@ -84,10 +84,14 @@ async def _adopt(
         if row.bridge_id in bridges:
             await control.ari.destroy_bridge(row.bridge_id)
         if asterisk_started > row.created_at:
-            await control.history.close(row.id, asterisk_started, "asterisk_restarted")
+            await control.history.close_interaction(
+                row.id, row.tenant_id, row.agent_id, asterisk_started, "asterisk_restarted"
+            )
         else:
             reason = "ended_while_engine_down"
-            await control.history.close(row.id, now, reason, note="end time is when noticed")
+            await control.history.close_interaction(
+                row.id, row.tenant_id, row.agent_id, now, reason, note="end time is when noticed"
+            )
         return
     assert row.asterisk_channel_id is not None
     call = Call(

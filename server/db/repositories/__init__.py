@@ -8,6 +8,7 @@ from server.db.repositories.agents import (
     get_presence,
     list_agent_states,
     list_presence,
+    upsert_presence,
 )
 from server.db.repositories.audit import append_audit, list_audit
 from server.db.repositories.interactions import (
@@ -100,4 +101,5 @@ __all__ = [
     "update_tenant",
     "update_trunk",
     "update_user",
+    "upsert_presence",
 ]

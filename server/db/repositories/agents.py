@@ -37,11 +37,11 @@ async def append_agent_state(
     )
     session.add(event)
     await session.flush()
-    await _upsert_presence(session, tenant_id, agent_id, state, reason, at)
+    await upsert_presence(session, tenant_id, agent_id, state, reason, at)
     return event
 
 
-async def _upsert_presence(
+async def upsert_presence(
     session: AsyncSession,
     tenant_id: int,
     agent_id: int,

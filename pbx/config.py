@@ -202,6 +202,8 @@ class PbxPlan:
     app: str = "phones"
     with_app_queue: bool = False
     queue_members: Sequence[str] = ()
+    # How long a caller waits (with music) for a restarting engine before being hung up.
+    engine_wait_s: int = 30
     registrations: Sequence[AccountRegistration] = ()
     # The registrations leave from their own transport on this port (0: no such transport),
     # so that a peer identifying us by address and port does not take them for our trunk.
@@ -261,6 +263,7 @@ def render(layout: InstanceLayout, plan: PbxPlan) -> dict[str, str]:
         "app": plan.app,
         "dialplan": plan.dialplan,
         "with_app_queue": plan.with_app_queue,
+        "engine_wait_s": plan.engine_wait_s,
         "bench_app_queue_number": BENCH_APP_QUEUE_NUMBER,
         "registrations": list(plan.registrations),
         "registration_port": plan.registration_port,

@@ -27,7 +27,7 @@ from server.api import build_http_app
 from server.ari import AriClient
 from server.calls.control import CallControl
 from server.calls.history import History
-from server.calls.loader import load_agents, load_services
+from server.calls.loader import load_agents, load_lines, load_services
 from server.calls.reconcile import reconcile
 from server.config import Config
 from server.db.engine import create_engine
@@ -171,8 +171,9 @@ class Engine:
         async with self.sessions() as session:
             services = await load_services(session)
             agents = await load_agents(session)
+            lines = await load_lines(session)
         async with self.control.lock:
-            self.control.load(services, agents)
+            self.control.load(services, agents, lines)
 
     async def apply_provisioning(self) -> None:
         """Re-render Asterisk's config from the database, reload it, and reload routing."""

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -20,6 +21,11 @@ log = logging.getLogger(__name__)
 Event = dict[str, Any]
 EventHandler = Callable[[Event], Awaitable[None]]
 ConnectHandler = Callable[[], Awaitable[None]]
+
+
+def parse_ari_time(text: str) -> datetime:
+    """An ARI timestamp (2026-11-23T12:17:11.760+0000) as an aware UTC datetime."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
 
 
 class AriError(RuntimeError):

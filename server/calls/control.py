@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from server.ari import AriClient, AriError, Event
+from server.ari import AriClient, AriError, Event, parse_ari_time
 from server.calls.agent_state import AgentState, StateRequest, check_request
-from server.calls.history import History
+from server.calls.history import History, LineTarget
 from server.calls.model import AgentRuntime, Call, ServiceRuntime, is_open, seconds_between
 from server.router import Interaction, Offer, Router, Service
 
@@ -47,6 +47,7 @@ class CallControl:
         self.by_channel: dict[str, Call] = {}
         self.agents: dict[int, AgentRuntime] = {}
         self.by_endpoint: dict[str, AgentRuntime] = {}
+        self.lines: dict[str, LineTarget] = {}
         self.services: dict[int, ServiceRuntime] = {}
         self.accepting = True
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -54,8 +55,15 @@ class CallControl:
         self._pending_offers: list[Offer] = []
 
     # -- configuration from the database --
-    def load(self, services: list[ServiceRuntime], agents: list[AgentRuntime]) -> None:
-        """Replace services and agents (at start and after provisioning changes)."""
+    def load(
+        self,
+        services: list[ServiceRuntime],
+        agents: list[AgentRuntime],
+        lines: list[LineTarget] | None = None,
+    ) -> None:
+        """Replace services, agents and lines (at start and after provisioning changes)."""
+        if lines is not None:
+            self.lines = {line.number: line for line in lines}
         self.services = {s.id: s for s in services}
         for service in services:
             # Offers a changed service makes are dispatched with the next event's offers.
@@ -184,7 +192,7 @@ class CallControl:
         args = event.get("args", [])
         role = args[0] if args else ""
         if role == "inbound":
-            await self._inbound(channel, args[1] if len(args) > 1 else channel["dialplan"]["exten"])
+            await self.inbound(channel, args[1] if len(args) > 1 else channel["dialplan"]["exten"])
         elif role == "agent_leg":
             await self._agent_answered(channel, int(args[1]))
         elif role == "agent":
@@ -194,16 +202,24 @@ class CallControl:
         else:
             await self.ari.hangup(channel["id"])
 
-    async def _inbound(self, channel: Event, dnis: str) -> None:
+    async def inbound(self, channel: Event, dnis: str) -> None:
+        """A caller entered Stasis on a number: find the line, answer, record, queue."""
         channel_id = channel["id"]
         ani = channel.get("caller", {}).get("number", "") or "anonymous"
-        line = await self.history.find_line(dnis)
+        line = self.lines.get(dnis)
         if line is None or line.service_id not in self.services or not self.accepting:
             log.info("call %s to unknown number %s refused", channel_id, dnis)
             await self.ari.hangup(channel_id, "unallocated" if self.accepting else "congestion")
             return
         service = self.services[line.service_id]
-        created = _now()
+        # Answer first: the caller should not wait for the database. A crash before the
+        # interaction exists leaves an answered channel in Stasis, which reconcile adopts.
+        # (A caller who waited through an engine restart was answered by the dialplan.)
+        if channel.get("state") != "Up":
+            await self.ari.answer(channel_id)
+        # The caller's wait counts from arrival, even if the engine saw the call late.
+        now = _now()
+        created = parse_ari_time(channel["creationtime"]) if "creationtime" in channel else now
         interaction_id = await self.history.create_interaction(
             tenant_id=line.tenant_id,
             ani=ani,
@@ -221,10 +237,9 @@ class CallControl:
             ani,
             dnis,
             created,
-            time.monotonic(),
+            time.monotonic() - seconds_between(created, now),
         )
         self.track(call)
-        await self.ari.answer(channel_id)
         await self._queue(call, service)
 
     async def _queue(self, call: Call, service: ServiceRuntime) -> None:
@@ -455,5 +470,7 @@ class CallControl:
                     )
             await self.set_agent(agent, state, reason)
             await self.dispatch_offers(self.make_ready(agent))
+        # The agent is told "done" only once it is committed: a restart must not undo it.
+        await self.history.flush()
         if self.on_change is not None:
             await self.on_change()

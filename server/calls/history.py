@@ -35,6 +35,7 @@ class LineTarget:
     """Where a dialled number goes."""
 
     id: int
+    number: str
     tenant_id: int
     service_id: int | None
 
@@ -149,14 +150,6 @@ class History:
                     )
 
     # -- reads --
-    async def find_line(self, number: str) -> LineTarget | None:
-        """The line with this DNIS, if any."""
-        async with self.sessions() as session:
-            line = await repo.find_line_by_number(session, number)
-            if line is None:
-                return None
-            return LineTarget(line.id, line.tenant_id, line.service_id)
-
     async def open_interactions(self) -> list[Interaction]:
         """Interactions not ended yet (after flushing), for reconciliation."""
         await self.flush()

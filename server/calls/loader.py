@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.calls.history import LineTarget
 from server.calls.model import AgentRuntime, ServiceRuntime
-from server.db.models import AgentPresence, AgentProfile, Service, User
+from server.db.models import AgentPresence, AgentProfile, Line, Service, User
 
 
 async def load_services(session: AsyncSession) -> list[ServiceRuntime]:
@@ -55,3 +56,9 @@ async def load_agents(session: AsyncSession) -> list[AgentRuntime]:
             agent.state, agent.reason, agent.since = presence.state, presence.reason, presence.since
         agents.append(agent)
     return agents
+
+
+async def load_lines(session: AsyncSession) -> list[LineTarget]:
+    """Every line: the controller finds a call's tenant and service by DNIS in memory."""
+    rows = await session.scalars(select(Line).order_by(Line.id))
+    return [LineTarget(line.id, line.number, line.tenant_id, line.service_id) for line in rows]

@@ -12,17 +12,12 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from server.ari import AriClient
+from server.ari import AriClient, Event, parse_ari_time
 from server.calls.control import CallControl
 from server.calls.model import AgentRuntime, Call, seconds_between
 from server.db.models import Interaction
 
 log = logging.getLogger(__name__)
-
-
-def _parse_time(text: str) -> datetime:
-    # ARI times look like 2026-11-23T12:17:11.760+0000.
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC)
 
 
 async def reconcile(control: CallControl, ari: AriClient) -> None:
@@ -34,20 +29,33 @@ async def reconcile(control: CallControl, ari: AriClient) -> None:
         "POST", f"applications/{ari.app}/subscription", params={"eventSource": "endpoint:PJSIP"}
     )
     info = await ari.info()
-    asterisk_started = _parse_time(info["status"]["startup_time"])
+    asterisk_started = parse_ari_time(info["status"]["startup_time"])
     async with control.lock:
-        channels = {c["id"] for c in await ari.channels()}
+        listed = await ari.channels()
+        channels = {c["id"] for c in listed}
         bridges = {b["id"]: b for b in await ari.bridges()}
         for endpoint in await ari.request("GET", "endpoints/PJSIP"):
             agent = control.by_endpoint.get(endpoint["resource"])
             if agent is not None:
                 agent.reachable = endpoint.get("state") == "online"
+        # Every channel an interaction already accounts for, live or just hung up here.
+        accounted = {
+            c
+            for call in control.calls.values()
+            for c in (call.caller_channel, call.agent_channel)
+            if c
+        }
         for interaction in await control.history.open_interactions():
+            accounted |= {
+                c for c in (interaction.asterisk_channel_id, interaction.agent_channel_id) if c
+            }
             known = control.calls.get(interaction.id)
             if known is not None:
                 await _recheck(control, known, channels, asterisk_started)
             else:
                 await _adopt(control, interaction, channels, bridges, asterisk_started)
+        for channel in listed:
+            await _adopt_new_inbound(control, channel, accounted)
         for agent in control.agents.values():
             await _settle_agent(control, agent)
         for agent in control.agents.values():
@@ -132,3 +140,15 @@ async def _settle_agent(control: CallControl, agent: AgentRuntime) -> None:
     if not live:
         agent.interaction_id = None
         await control.set_agent(agent, "ready")
+
+
+async def _adopt_new_inbound(control: CallControl, channel: Event, known: set[str]) -> None:
+    # A call that entered Stasis while we were disconnected (or before its interaction was
+    # written) is handled now, as if its StasisStart had just arrived.
+    dialplan = channel.get("dialplan", {})
+    app_data = str(dialplan.get("app_data", ""))
+    prefix = f"{control.ari.app},inbound,"
+    if channel["id"] in known or dialplan.get("app_name") != "Stasis":
+        return
+    if app_data.startswith(prefix):
+        await control.inbound(channel, app_data[len(prefix) :])

@@ -130,3 +130,23 @@ async def test_a_call_ending_while_the_engine_is_down_is_closed_on_restart(
     assert ended["data"]["reason"] == "ended_while_engine_down"
     assert item["state"] == "ended" and item["ended_at"] is not None
     assert me["state"] == "ready"
+
+
+async def test_a_call_arriving_while_the_engine_is_down_is_routed_after_restart(
+    bed: CallBed,
+) -> None:
+    alice = bed.agent("Sales")
+    agent_phone = await bed.agent_phone(alice, AGENT_TONE, auto_answer=True)
+    api = await bed.agent_api(alice)
+    caller = await bed.pstn_phone(0, CALLER_TONE)
+    await _ready(api)
+    bed.engine.kill()
+    call_id = await caller.call(bed.carrier_uri("Sales"))
+    await asyncio.sleep(1.5)
+    await bed.engine.start()
+    await agent_phone.wait_for("confirmed", timeout=15)
+    item = await _latest(bed, api, "answered")
+    await caller.hangup(call_id)
+    item = await _latest(bed, api, "ended")
+    assert _types(item)[:4] == ["created", "queued", "offered", "answered"]
+    assert item["wait_s"] >= 1.0

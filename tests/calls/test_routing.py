@@ -180,6 +180,7 @@ async def test_the_agent_records_a_disposition_from_the_services_codes(bed: Call
     await _ready(api)
     call_id = await caller.call(bed.carrier_uri("Sales"))
     await agent_phone.wait_for("confirmed", timeout=15)
+    await _latest(bed, api, "answered")  # bridged by the engine, not just picked up
     await caller.hangup(call_id)
     item = await _latest(bed, api, "wrap_up_started")
     path = f"/api/v1/interactions/{item['id']}/disposition"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pbx.carrier import AgentAccount, CarrierPhone, carrier_plan
@@ -46,7 +47,15 @@ def test_only_our_modules_load() -> None:
 def test_trunk_calls_can_only_enter_stasis() -> None:
     dialplan = render(_layout(), PbxPlan())["extensions_phones.conf"]
     inbound = dialplan.split("[phones-inbound]")[1].split("\n[")[0]
-    assert "Stasis(phones,inbound,${EXTEN})" in inbound
+    enter = dialplan.split("[phones-enter]")[1].split("\n[")[0]
+    assert "Goto(phones-enter,${EXTEN},1)" in inbound
+    assert "Stasis(phones,inbound,${EXTEN})" in enter
+    applications = {
+        match.group(1)
+        for line in (inbound + enter).splitlines()
+        if (match := re.search(r",([A-Za-z]+)\(", line))
+    }
+    assert applications <= {"Goto", "Set", "Stasis", "GotoIf", "Answer", "MusicOnHold", "Hangup"}
     assert "Dial(" not in dialplan
 
 

@@ -8,6 +8,7 @@ from server.db.repositories.agents import (
     get_presence,
     list_agent_states,
     list_presence,
+    presence_upsert,
     upsert_presence,
 )
 from server.db.repositories.audit import append_audit, list_audit
@@ -93,6 +94,7 @@ __all__ = [
     "list_trunks",
     "list_users",
     "open_interactions",
+    "presence_upsert",
     "reset_sip_password",
     "set_agent_profile",
     "sip_username_for",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -123,3 +124,18 @@ async def list_agent_states(
     if since is not None:
         stmt = stmt.where(AgentStateEvent.at >= since)
     return list(await session.scalars(stmt))
+
+
+def presence_upsert(dialect: str) -> Any:
+    """A Core INSERT ... ON CONFLICT DO UPDATE of agent_presence for executemany of rows
+    {agent_id, tenant_id, state, reason, since}: the batch writer's cheap path."""
+    table: Table = AgentPresence.__table__  # type: ignore[assignment]
+    insert_ = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return insert_.on_conflict_do_update(
+        index_elements=[table.c.agent_id],
+        set_={
+            "state": insert_.excluded.state,
+            "reason": insert_.excluded.reason,
+            "since": insert_.excluded.since,
+        },
+    )

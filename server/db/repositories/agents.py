@@ -62,28 +62,11 @@ async def upsert_presence(
         "reason": reason,
         "since": since,
     }
-    if session.get_bind().dialect.name == "postgresql":
-        pg_stmt = postgresql.insert(AgentPresence).values(values)
-        stmt = pg_stmt.on_conflict_do_update(
-            index_elements=[AgentPresence.agent_id],
-            set_={
-                "state": pg_stmt.excluded.state,
-                "reason": pg_stmt.excluded.reason,
-                "since": pg_stmt.excluded.since,
-            },
-        ).returning(AgentPresence)
-    else:
-        lite_stmt = sqlite.insert(AgentPresence).values(values)
-        stmt = lite_stmt.on_conflict_do_update(
-            index_elements=[AgentPresence.agent_id],
-            set_={
-                "state": lite_stmt.excluded.state,
-                "reason": lite_stmt.excluded.reason,
-                "since": lite_stmt.excluded.since,
-            },
-        ).returning(AgentPresence)
+    dialect = session.get_bind().dialect.name
+    stmt = presence_upsert(dialect).values(values).returning(AgentPresence)
     result = await session.scalars(stmt, execution_options={"populate_existing": True})
-    return result.one()
+    presence: AgentPresence = result.one()
+    return presence
 
 
 async def get_presence(
@@ -126,7 +109,7 @@ async def list_agent_states(
     return list(await session.scalars(stmt))
 
 
-def presence_upsert(dialect: str) -> Any:
+def presence_upsert(dialect: str) -> Any:  # a dialect-specific Insert
     """A Core INSERT ... ON CONFLICT DO UPDATE of agent_presence for executemany of rows
     {agent_id, tenant_id, state, reason, since}: the batch writer's cheap path."""
     table: Table = AgentPresence.__table__  # type: ignore[assignment]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,7 +63,7 @@ async def upsert_presence(
         "since": since,
     }
     dialect = session.get_bind().dialect.name
-    stmt = presence_upsert(dialect).values(values).returning(AgentPresence)
+    stmt = presence_upsert(dialect, orm=True).values(values).returning(AgentPresence)
     result = await session.scalars(stmt, execution_options={"populate_existing": True})
     presence: AgentPresence = result.one()
     return presence
@@ -109,13 +109,17 @@ async def list_agent_states(
     return list(await session.scalars(stmt))
 
 
-def presence_upsert(dialect: str) -> Any:  # a dialect-specific Insert
-    """A Core INSERT ... ON CONFLICT DO UPDATE of agent_presence for executemany of rows
-    {agent_id, tenant_id, state, reason, since}: the batch writer's cheap path."""
-    table: Table = AgentPresence.__table__  # type: ignore[assignment]
-    insert_ = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+def presence_upsert(dialect: str, orm: bool = False) -> Any:  # a dialect-specific Insert
+    """INSERT ... ON CONFLICT DO UPDATE of agent_presence, spelled for the dialect.
+
+    Core (the default) serves executemany of rows {agent_id, tenant_id, state, reason,
+    since} in the batch writer; `orm=True` targets the mapped class, so RETURNING can
+    refresh objects in a session's identity map.
+    """
+    target: Any = AgentPresence if orm else AgentPresence.__table__
+    insert_ = postgresql.insert(target) if dialect == "postgresql" else sqlite.insert(target)
     return insert_.on_conflict_do_update(
-        index_elements=[table.c.agent_id],
+        index_elements=["agent_id"],
         set_={
             "state": insert_.excluded.state,
             "reason": insert_.excluded.reason,

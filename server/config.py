@@ -70,13 +70,6 @@ class AuthConfig(_Section):
     lockout_s: int = Field(15 * 60, ge=1)
 
 
-class EngineConfig(_Section):
-    """Engine behaviour knobs."""
-
-    reachability_check: bool = True
-    grace_after_restart_s: float = Field(2.0, ge=0)
-
-
 class Config(_Section):
     """The whole configuration."""
 
@@ -84,7 +77,6 @@ class Config(_Section):
     database: DatabaseConfig = DatabaseConfig()
     asterisk: AsteriskConfig = AsteriskConfig()
     auth: AuthConfig = AuthConfig()
-    engine: EngineConfig = EngineConfig()
     state_dir: Path = Path("var")
 
 

@@ -17,6 +17,10 @@ from pydantic import BaseModel, ValidationError
 Handler = Callable[..., Awaitable[Any]]
 
 
+ADMIN = frozenset({"admin"})
+STAFF = frozenset({"admin", "supervisor"})
+
+
 class ApiError(Exception):
     """An error answer: HTTP status, a message, and optional details."""
 
@@ -232,3 +236,13 @@ async def read_json(request: web.Request) -> Any:
         return json.loads(raw)
     except ValueError as exc:
         raise ApiError(400, f"malformed JSON: {exc}") from exc
+
+
+def path_id(request: web.Request, name: str) -> int:
+    """A numeric id from the URL path, or ApiError(400) naming the parameter."""
+    raw = request.match_info[name]
+    if not raw.isdigit():
+        raise ApiError(
+            400, f"{name} must be a number", fields=[{"field": name, "message": "not a number"}]
+        )
+    return int(raw)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 from sqlalchemy import select
 
-from server.api.framework import ApiError, Caller
+from server.api.framework import STAFF, ApiError, Caller, path_id
 from server.api.routes import api, engine_of
 from server.api.schemas import (
     DispositionIn,
@@ -18,8 +18,6 @@ from server.api.schemas import (
 )
 from server.db import repositories as repo
 from server.db.models import Service
-
-STAFF = {"admin", "supervisor"}
 
 
 @api.route(
@@ -88,17 +86,11 @@ async def interactions(
     tag="interactions",
 )
 async def set_disposition(request: web.Request, *, user: Caller, body: DispositionIn) -> EventReply:
-    raw = request.match_info["interaction_id"]
-    if not raw.isdigit():
-        raise ApiError(
-            400,
-            "interaction_id must be a number",
-            fields=[{"field": "interaction_id", "message": "not a number"}],
-        )
+    interaction_id = path_id(request, "interaction_id")
     async with engine_of(request).db_session() as session, session.begin():
-        interaction = await repo.get_interaction(session, user.tenant_id, int(raw))
+        interaction = await repo.get_interaction(session, user.tenant_id, interaction_id)
         if interaction is None:
-            raise ApiError(404, f"interaction {raw} not found")
+            raise ApiError(404, f"interaction {interaction_id} not found")
         if user.role not in STAFF and interaction.agent_id != user.user_id:
             raise ApiError(
                 403,

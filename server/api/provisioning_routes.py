@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.api.framework import ApiError, Caller
+from server.api.framework import ADMIN, STAFF, ApiError, Caller, path_id
 from server.api.routes import api, engine_of
 from server.api.schemas import (
     LineIn,
@@ -33,8 +33,6 @@ from server.db import repositories as repo
 from server.db.models import User
 
 T = TypeVar("T")
-ADMIN = {"admin"}
-STAFF = {"admin", "supervisor"}
 
 
 def _user_out(user: User, reveal_secret: bool) -> UserOut:
@@ -106,7 +104,7 @@ async def create_service(request: web.Request, *, user: Caller, body: ServiceIn)
     tag="provisioning",
 )
 async def patch_service(request: web.Request, *, user: Caller, body: ServicePatch) -> ServiceOut:
-    service_id = _path_id(request, "service_id")
+    service_id = path_id(request, "service_id")
     async with engine_of(request).db_session() as session:
         changes = body.model_dump(exclude_unset=True)
         service = await _checked(
@@ -221,12 +219,3 @@ async def _audit(
         target=target,
         **data,
     )
-
-
-def _path_id(request: web.Request, name: str) -> int:
-    raw = request.match_info[name]
-    if not raw.isdigit():
-        raise ApiError(
-            400, f"{name} must be a number", fields=[{"field": name, "message": "not a number"}]
-        )
-    return int(raw)

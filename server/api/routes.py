@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from sqlalchemy import select
 
-from server.api.framework import Api, ApiError, Caller
+from server.api.framework import STAFF, Api, ApiError, Caller
 from server.api.schemas import (
     AgentsReply,
     AgentStateReply,
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 
 api = Api("phones", "1")
 ENGINE: web.AppKey[Engine] = web.AppKey("engine")
-STAFF = {"admin", "supervisor"}
 
 
 def engine_of(request: web.Request) -> Engine:

@@ -45,6 +45,8 @@ MODULES: tuple[str, ...] = (
     "res_pjsip_transport_websocket.so",
     "res_pjsip_logger.so",
     "chan_pjsip.so",
+    # Announcer and Recorder channels: music on hold and recording of a whole bridge.
+    "chan_bridge_media.so",
     "res_rtp_asterisk.so",
     "res_srtp.so",
     "res_http_websocket.so",
@@ -191,6 +193,8 @@ class Endpoint:
     codecs: str = "ulaw,alaw,opus"
     language: str = "en"
     qualify_s: int = 0
+    # A browser's endpoint (WebSocket transport, DTLS-SRTP and ICE).
+    webrtc: bool = False
 
 
 @dataclass(frozen=True)

@@ -130,3 +130,9 @@ def rms(samples: Sequence[float]) -> float:
     if not samples:
         return 0.0
     return math.sqrt(sum(x * x for x in samples) / len(samples))
+
+
+def has_sound(path: str | Path, min_rms: float = 200.0) -> bool:
+    """Whether a recording holds anything louder than near-silence (RMS of 16-bit samples)."""
+    samples, _ = read_wav(path)
+    return rms(samples) >= min_rms

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -25,14 +26,17 @@ from pbx.instance import AsteriskInstance, InstanceSettings
 from pbx.runtime import find_runtime
 from server.api import build_http_app
 from server.ari import AriClient
+from server.auth import resolve_token
 from server.calls.control import CallControl
 from server.calls.history import History
-from server.calls.loader import load_agents, load_lines, load_services
+from server.calls.loader import load_agents, load_lines, load_outbound, load_services
 from server.calls.reconcile import reconcile
 from server.config import Config
 from server.db.engine import create_engine
 from server.db.migrate import upgrade_async as migrate
+from server.db.repositories import caller_history
 from server.engine_info import EngineInfo
+from server.hub import Hub
 from server.provisioning import build_plan
 from server.router import Router
 
@@ -51,6 +55,7 @@ class Engine:
         self.ami: AmiClient | None = None
         self.ari: AriClient | None = None
         self.control: CallControl | None = None
+        self.hub: Hub | None = None
         self.http: web.AppRunner | None = None
         self.http_port = 0
         self.started_at = time.time()
@@ -82,6 +87,8 @@ class Engine:
         history = History(self.sessions)
         history.start()
         self.control = CallControl(self.ari, history, Router())
+        self.hub = Hub(self.control, self._hub_user, self._caller_history, cfg.phonebar.grace_s)
+        self.control.on_change = self.hub.changed
         await self.reload_routing()
         self._tasks.append(
             asyncio.create_task(
@@ -112,6 +119,15 @@ class Engine:
             external_address=cfg.external_address,
         )
         return AsteriskInstance(runtime, settings)
+
+    async def _hub_user(self, token: str) -> tuple[int, int] | None:
+        async with self.db_session() as session, session.begin():
+            user = await resolve_token(session, token, now=datetime.now(UTC))
+        return (user.id, user.tenant_id) if user is not None else None
+
+    async def _caller_history(self, tenant_id: int, number: str) -> list[dict[str, Any]]:
+        async with self.db_session() as session:
+            return await caller_history(session, tenant_id, number)
 
     def db_session(self) -> AsyncSession:
         """A new database session."""
@@ -172,8 +188,10 @@ class Engine:
             services = await load_services(session)
             agents = await load_agents(session)
             lines = await load_lines(session)
+            outbound = await load_outbound(session)
         async with self.control.lock:
             self.control.load(services, agents, lines)
+            self.control.outbound = outbound
 
     async def apply_provisioning(self) -> None:
         """Re-render Asterisk's config from the database, reload it, and reload routing."""
@@ -200,6 +218,8 @@ class Engine:
         """Stop taking calls, then stop everything in reverse order."""
         if self.control is not None:
             self.control.accepting = False
+        if self.hub is not None:
+            await self.hub.close()
         if self.http is not None:
             await self.http.cleanup()
         for task in reversed(self._tasks):

@@ -58,7 +58,7 @@ def _demo_info(args: argparse.Namespace) -> int:
 def _demo_call(args: argparse.Namespace) -> int:
     from server.demo_cli import demo_call
 
-    return asyncio.run(demo_call(_config(args), args.line, args.seconds))
+    return asyncio.run(demo_call(_config(args), args.line, args.seconds, not args.no_agent))
 
 
 def _agent(args: argparse.Namespace) -> int:
@@ -121,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     call.add_argument("--line", default=None, help="the number to call (default: first line)")
     call.add_argument("--seconds", type=float, default=4.0, help="how long to talk")
+    call.add_argument(
+        "--no-agent",
+        action="store_true",
+        help="no headless agent: answer in the PhoneBar (or a softphone) yourself",
+    )
     call.set_defaults(handler=_demo_call)
 
     agent = commands.add_parser(

@@ -70,6 +70,15 @@ class AuthConfig(_Section):
     lockout_s: int = Field(15 * 60, ge=1)
 
 
+class PhonebarConfig(_Section):
+    """The agents' browser workstation."""
+
+    # How long an agent's PhoneBar may be gone before a browser-only agent is logged out.
+    grace_s: float = Field(10.0, gt=0)
+    # Where browsers reach Asterisk's SIP WebSocket; empty: ws://<asterisk bind>:<http port>/ws.
+    sip_ws_url: str = ""
+
+
 class Config(_Section):
     """The whole configuration."""
 
@@ -77,6 +86,7 @@ class Config(_Section):
     database: DatabaseConfig = DatabaseConfig()
     asterisk: AsteriskConfig = AsteriskConfig()
     auth: AuthConfig = AuthConfig()
+    phonebar: PhonebarConfig = PhonebarConfig()
     state_dir: Path = Path("var")
 
 

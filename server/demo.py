@@ -126,6 +126,8 @@ async def _create(session: AsyncSession) -> DemoData:
             password_hash=hash_password(password),
             agent_skills=skills,
             extension=extension,
+            # The demo shows outbound calling (call-backs, dialling a number) too.
+            can_dial_out=True,
         )
         profile = user.agent_profile
         assert profile is not None

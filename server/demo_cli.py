@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 
 from phonebar.headless import HeadlessUA, HeadlessUAError
-from phonebar.tones import has_tone
+from phonebar.tones import has_sound, has_tone
 from server.config import Config
 from server.demo import DemoAccount, DemoData
 from server.engine_info import EngineInfo, read_engine_info
@@ -97,8 +97,18 @@ def _heard(workdir: Path, pattern: str, freq: float) -> bool:
     return any(has_tone(path, freq) for path in workdir.glob(pattern))
 
 
-async def demo_call(config: Config, line: str | None, seconds: float) -> int:
-    """Call a line as the demo caller, answered by the line's headless agent; print it all."""
+def _sounded(workdir: Path, pattern: str) -> bool:
+    return any(has_sound(path) for path in workdir.glob(pattern))
+
+
+async def demo_call(
+    config: Config, line: str | None, seconds: float, with_agent: bool = True
+) -> int:
+    """Call a line as the demo caller, answered by the line's headless agent; print it all.
+
+    Without the headless agent, a person answers (in the PhoneBar, or on a softphone): the
+    call waits up to two minutes for them, and only the caller's side of the audio is checked.
+    """
     try:
         info, data = _running(config)
     except DemoNotRunning as exc:
@@ -123,7 +133,7 @@ async def demo_call(config: Config, line: str | None, seconds: float) -> int:
                 },
             )
         )["token"]
-        agent_ua = await _agent_phone(info, agent, workdir)
+        agent_ua = await _agent_phone(info, agent, workdir) if with_agent else None
         caller = HeadlessUA("caller", log_path=workdir / "caller.log")
         try:
             await caller.start()
@@ -133,15 +143,20 @@ async def demo_call(config: Config, line: str | None, seconds: float) -> int:
                 username=data.caller.sip_username,
                 password=data.caller.sip_password,
             )
-            print(f"agent {agent.username} registered; going ready")
-            await _api(http, "PUT", f"{info.api}/api/v1/agents/me/state", token, {"state": "ready"})
+            if agent_ua is not None:
+                print(f"agent {agent.username} registered; going ready")
+                await _api(
+                    http, "PUT", f"{info.api}/api/v1/agents/me/state", token, {"state": "ready"}
+                )
+            else:
+                print(f"answer it as {agent.username} in the PhoneBar: {info.api}/phonebar/")
             print(f"calling {target['number']} ({target['service']}) as the demo caller…")
             call_id = await caller.call(
                 f"sip:{target['number']}@{info.sip_host}:{info.sip_port}",
                 tone=CALLER_TONE,
                 record=str(workdir / "caller-{call_id}.wav"),
             )
-            await caller.wait_for("confirmed", call_id=call_id, timeout=30)
+            await caller.wait_for("confirmed", call_id=call_id, timeout=30 if agent_ua else 120)
             print(
                 f"connected; talking for {seconds:.0f}s (caller {CALLER_TONE:.0f} Hz, "
                 f"agent {AGENT_TONE:.0f} Hz)"
@@ -154,16 +169,25 @@ async def demo_call(config: Config, line: str | None, seconds: float) -> int:
             return 1
         finally:
             await caller.stop()
-            await agent_ua.stop()
-        heard_agent = _heard(workdir, "caller-*.wav", AGENT_TONE)
-        heard_caller = _heard(workdir, "agent-*.wav", CALLER_TONE)
+            if agent_ua is not None:
+                await agent_ua.stop()
+        # A person answering sends their voice, not our tone: check that sound arrived at all.
+        heard_agent = (
+            _heard(workdir, "caller-*.wav", AGENT_TONE)
+            if agent_ua
+            else _sounded(workdir, "caller-*.wav")
+        )
+        heard_caller = _heard(workdir, "agent-*.wav", CALLER_TONE) if agent_ua else True
         print(
             f"audio: caller heard the agent: {'yes' if heard_agent else 'NO'}; "
             f"agent heard the caller: {'yes' if heard_caller else 'NO'}"
         )
         await asyncio.sleep(0.5)
         page = await _api(http, "GET", f"{info.api}/api/v1/interactions?limit=1", token)
-        await _api(http, "PUT", f"{info.api}/api/v1/agents/me/state", token, {"state": "offline"})
+        if agent_ua is not None:
+            await _api(
+                http, "PUT", f"{info.api}/api/v1/agents/me/state", token, {"state": "offline"}
+            )
     if page["items"]:
         item = page["items"][0]
         print(

@@ -8,10 +8,13 @@ arriving on a trunk.
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pbx.config import Endpoint, OutboundAuth, PbxPlan, Registration
+from server.calls.model import WEB_SUFFIX
 from server.db.models import AgentProfile, Tenant, Trunk, User
 
 AGENT_CONTEXT = "phones-agents"
@@ -62,17 +65,37 @@ def _identify_match(trunk: Trunk) -> str:
     return trunk.host if trunk.port == 5060 else f"{trunk.host}:{trunk.port}"
 
 
-def agent_endpoint(tenant: Tenant, user: User, profile: AgentProfile) -> Endpoint:
-    """The PJSIP endpoint an agent's phone registers as."""
-    return Endpoint(
+# Browsers are asked often whether they are still there: a closed tab must stop taking calls.
+WEB_QUALIFY_S = 10
+
+
+def web_endpoint_name(sip_username: str) -> str:
+    """The endpoint of an agent's browser softphone (`~` never appears in a user name)."""
+    return sip_username + WEB_SUFFIX
+
+
+def agent_endpoints(tenant: Tenant, user: User, profile: AgentProfile) -> list[Endpoint]:
+    """The PJSIP endpoints of an agent: a SIP phone's, and the PhoneBar softphone's."""
+    phone = Endpoint(
         name=profile.sip_username,
         context=AGENT_CONTEXT,
-        comment=f"agent {user.username} of tenant {tenant.slug}",
+        comment=f"agent {user.username} of tenant {tenant.slug}: SIP phone",
         username=profile.sip_username,
         password=profile.sip_password,
         callerid=f'"{user.display_name}" <{profile.extension or profile.sip_username}>',
         language=user.language or tenant.language,
     )
+    web = web_endpoint_name(profile.sip_username)
+    browser = dataclasses.replace(
+        phone,
+        name=web,
+        comment=f"agent {user.username} of tenant {tenant.slug}: PhoneBar softphone",
+        username=web,
+        webrtc=True,
+        codecs="opus,ulaw",
+        qualify_s=WEB_QUALIFY_S,
+    )
+    return [phone, browser]
 
 
 async def build_plan(
@@ -91,8 +114,8 @@ async def build_plan(
         .order_by(User.id)
     )
     for user, profile in rows.tuples():
-        endpoints.append(agent_endpoint(tenants[user.tenant_id], user, profile))
-    members = [f"PJSIP/{endpoint.name}" for endpoint in endpoints] if bench_app_queue else []
+        endpoints += agent_endpoints(tenants[user.tenant_id], user, profile)
+    members = [f"PJSIP/{e.name}" for e in endpoints if not e.webrtc] if bench_app_queue else []
     trunks = await session.scalars(select(Trunk).where(Trunk.enabled.is_(True)).order_by(Trunk.id))
     for trunk in trunks:
         endpoints.append(trunk_endpoint(tenants[trunk.tenant_id], trunk))

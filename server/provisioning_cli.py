@@ -1,4 +1,4 @@
-"""`phones tenant|user|service|trunk|line create|list`: provisioning from the command line.
+"""`phones tenant|user|service|trunk|line|callback create|list`: provisioning from the CLI.
 
 The CLI writes through the same repositories as the REST API, then asks a running engine to
 re-render and reload Asterisk (SIGHUP). Generated passwords are printed once, never stored.
@@ -12,6 +12,7 @@ import os
 import secrets
 import signal
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -88,6 +89,7 @@ async def _user_create(session: AsyncSession, args: argparse.Namespace) -> dict[
         password_hash=hash_password(password),
         agent_skills=skills,
         extension=args.extension,
+        can_dial_out=args.can_dial_out,
     )
     out: dict[str, Any] = {
         "id": user.id,
@@ -99,6 +101,7 @@ async def _user_create(session: AsyncSession, args: argparse.Namespace) -> dict[
         out |= {
             "sip_username": user.agent_profile.sip_username,
             "sip_password": user.agent_profile.sip_password,
+            "can_dial_out": user.agent_profile.can_dial_out,
         }
     return out
 
@@ -160,6 +163,47 @@ async def _line_create(session: AsyncSession, args: argparse.Namespace) -> dict[
     return {"id": line.id, "number": line.number, "service": args.service}
 
 
+async def _callback_create(session: AsyncSession, args: argparse.Namespace) -> dict[str, Any]:
+    tenant = await _tenant(session, args.tenant)
+    if not (args.service or args.agent):
+        raise ProvisioningError("a call-back needs --service or --agent (or both)")
+    service_id = agent_id = None
+    if args.service:
+        services = {s.name: s for s in await repo.list_services(session, tenant.id)}
+        if args.service not in services:
+            raise ProvisioningError(f"no service {args.service!r} in tenant {tenant.slug!r}")
+        service_id = services[args.service].id
+    if args.agent:
+        agent = await repo.get_user_by_username(session, tenant.id, args.agent)
+        if agent is None:
+            raise ProvisioningError(f"no user {args.agent!r} in tenant {tenant.slug!r}")
+        agent_id = agent.id
+    try:
+        due_at = datetime.fromisoformat(args.due)
+    except ValueError as exc:
+        raise ProvisioningError(
+            f"bad --due {args.due!r}: ISO 8601 with a time zone, e.g. 2026-12-01T15:00+01:00"
+        ) from exc
+    callback = await repo.create_callback(
+        session,
+        tenant.id,
+        number=args.number,
+        due_at=due_at,
+        name=args.name or "",
+        notes=args.notes or "",
+        service_id=service_id,
+        agent_id=agent_id,
+    )
+    return {
+        "id": callback.id,
+        "number": callback.number,
+        "due_at": callback.due_at.isoformat(),
+        "service": args.service,
+        "agent": args.agent,
+        "state": callback.state,
+    }
+
+
 async def run(config: Config, action: Action, args: argparse.Namespace) -> dict[str, Any]:
     """Run one provisioning action in a transaction, then have a running engine reload."""
     await upgrade_async(config.database.url)
@@ -177,7 +221,8 @@ async def run(config: Config, action: Action, args: argparse.Namespace) -> dict[
     finally:
         await engine.dispose()
     info = read_engine_info(config.state_dir.resolve())
-    if info is not None:
+    # Call-backs are not part of Asterisk's configuration: nothing to reload for them.
+    if info is not None and vars(args).get("reload_engine", True):
         try:
             os.kill(info.pid, signal.SIGHUP)
             result["engine_reloaded"] = True
@@ -209,6 +254,11 @@ def add_commands(commands: Any, handler: Callable[[argparse.Namespace], int]) ->
     p.add_argument("--name")
     p.add_argument("--skills", default="", help="e.g. sales=3,support=1")
     p.add_argument("--extension")
+    p.add_argument(
+        "--can-dial-out",
+        action="store_true",
+        help="agents: may call external numbers through a trunk",
+    )
     p.set_defaults(handler=handler, action=_user_create)
 
     service = commands.add_parser("service", help="create services").add_subparsers(
@@ -251,6 +301,19 @@ def add_commands(commands: Any, handler: Callable[[argparse.Namespace], int]) ->
     p.add_argument("--trunk", help="the trunk's name (none: reached by internal accounts)")
     p.add_argument("--name")
     p.set_defaults(handler=handler, action=_line_create)
+
+    callback = commands.add_parser(
+        "callback", help="create call-backs for a service or an agent"
+    ).add_subparsers(dest="sub", required=True)
+    p = callback.add_parser("create", help="a number to call back by a due time")
+    p.add_argument("number")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--due", required=True, help="ISO 8601 with a time zone")
+    p.add_argument("--service", help="the service's name: any of its agents calls back")
+    p.add_argument("--agent", help="the agent's username: that agent calls back")
+    p.add_argument("--name", help="who to call back")
+    p.add_argument("--notes")
+    p.set_defaults(handler=handler, action=_callback_create, reload_engine=False)
 
 
 def print_result(result: dict[str, Any]) -> None:

@@ -99,6 +99,7 @@ def banner(engine: Engine, data: DemoData | None, carrier: AsteriskInstance | No
         "phones is running",
         f"  API:      {engine.api_url}   (OpenAPI: {engine.api_url}/openapi.json)",
         f"  Health:   {engine.api_url}/healthz",
+        f"  PhoneBar: {engine.api_url}/phonebar/   (log in as an agent below)",
         f"  SIP:      udp {sip}",
     ]
     if data is not None:

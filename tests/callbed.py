@@ -12,9 +12,11 @@ import pytest
 from pbx.instance import AsteriskInstance, InstanceSettings, allocate_ports
 from pbx.runtime import AsteriskRuntime
 from phonebar.headless import HeadlessUA
+from server.ari import AriClient
 from server.demo import DemoAccount
 from tests.testbed import (
     CARRIER_PHONES,
+    DIALABLE_PHONE,
     ApiClient,
     EngineProcess,
     hang_up_everything,
@@ -26,6 +28,7 @@ CARRIER_LINES = {"Sales": "5551001", "Support": "5551002"}
 OFFER_TIMEOUT_S = 3
 WRAP_UP_S = 1
 CAROL_PASSWORD = "carol-password-1"
+CAROL_EXTENSION = "103"
 
 
 @dataclass
@@ -82,9 +85,16 @@ class CallBed:
         await client.login("demo", account.username, account.password)
         return client
 
+    async def bridges(self) -> list[list[str]]:
+        """The channels of every bridge on the platform Asterisk."""
+        async with AriClient(
+            self.platform.ari_url, self.platform.ari.user, self.platform.ari.password
+        ) as ari:
+            return [list(b["channels"]) for b in await ari.bridges()]
+
     async def pstn_phone(self, index: int, tone: float) -> HeadlessUA:
-        """A carrier subscriber phone, registered on the carrier."""
-        account = CARRIER_PHONES[index]
+        """A carrier subscriber phone, registered on the carrier (index -1: DIALABLE_PHONE)."""
+        account = CARRIER_PHONES[index] if index >= 0 else DIALABLE_PHONE
         ua = await phone(f"{account.username}-{tone:.0f}", self.directory)
         self.cleanups.append(ua.stop)
         await ua.register(
@@ -155,6 +165,7 @@ async def testbed(
                 "role": "agent",
                 "password": CAROL_PASSWORD,
                 "skills": {"sales": 3},
+                "extension": CAROL_EXTENSION,
             },
         )
         assert status == 201, body

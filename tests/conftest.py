@@ -12,7 +12,7 @@ from pbx.instance import AsteriskInstance, InstanceSettings
 from pbx.runtime import AsteriskRuntime, find_runtime
 
 # The call testbed (carrier, engine, platform Asterisk) as fixtures for every test directory.
-pytest_plugins = ["tests.callbed"]
+pytest_plugins = ["tests.callbed", "tests.browser"]
 
 
 @pytest.fixture(scope="session")

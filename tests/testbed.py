@@ -27,6 +27,10 @@ from phonebar.headless import HeadlessUA
 from server.demo import DemoData
 
 CARRIER_PHONES = [CarrierPhone(f"pstn{i}", f"pstn-secret-{i}-{os.getpid()}") for i in range(1, 5)]
+# How long a vanished PhoneBar keeps its agent logged in (shortened for tests).
+PHONEBAR_GRACE_S = 2.0
+# A subscriber with a dialable number, for agents' outbound calls.
+DIALABLE_PHONE = CarrierPhone("5559001", f"pstn-secret-5559001-{os.getpid()}")
 
 
 class ApiClient:
@@ -97,6 +101,7 @@ class EngineProcess:
             f"sip_port = {self.ports.sip}\nhttp_port = {self.ports.http}\n"
             f"ami_port = {self.ports.ami}\nrtp_start = {self.ports.rtp_start}\n"
             f"rtp_end = {self.ports.rtp_end}\n"
+            f"[phonebar]\ngrace_s = {PHONEBAR_GRACE_S}\n"
         )
         return path
 
@@ -172,7 +177,9 @@ async def start_carrier(
     carrier = AsteriskInstance(
         runtime, InstanceSettings("carrier", directory, ports=allocate_ports())
     )
-    await carrier.start(carrier_plan("127.0.0.1", platform_sip_port, CARRIER_PHONES))
+    await carrier.start(
+        carrier_plan("127.0.0.1", platform_sip_port, [*CARRIER_PHONES, DIALABLE_PHONE])
+    )
     return carrier
 
 

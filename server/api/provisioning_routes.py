@@ -27,6 +27,7 @@ from server.api.schemas import (
     UserIn,
     UserList,
     UserOut,
+    UserPatch,
 )
 from server.auth import hash_password
 from server.db import repositories as repo
@@ -45,6 +46,7 @@ def _user_out(user: User, reveal_secret: bool) -> UserOut:
         skills=dict(profile.skills) if profile else None,
         sip_username=profile.sip_username if profile else None,
         sip_password=profile.sip_password if profile and reveal_secret else None,
+        can_dial_out=profile.can_dial_out if profile else None,
     )
 
 
@@ -148,11 +150,66 @@ async def create_user(request: web.Request, *, user: Caller, body: UserIn) -> Us
                 password_hash=await asyncio.to_thread(hash_password, body.password),
                 agent_skills=body.skills if body.role == "agent" else None,
                 extension=body.extension,
+                can_dial_out=body.can_dial_out,
             )
         )
         await _audit(session, user, "user_created", f"user:{created.id}", username=body.username)
         await _commit(request, session, f"user {body.username!r}")
         return _user_out(created, True)
+
+
+_AGENT_FIELDS = ("skills", "extension", "can_dial_out")
+
+
+@api.route(
+    "PATCH",
+    "/api/v1/users/{user_id}",
+    summary="Change a user (agents: skills, extension, dial-out permission)",
+    body=UserPatch,
+    reply=UserOut,
+    roles=ADMIN,
+    tag="provisioning",
+)
+async def patch_user(request: web.Request, *, user: Caller, body: UserPatch) -> UserOut:
+    user_id = path_id(request, "user_id")
+    changes = body.model_dump(exclude_unset=True)
+    refused = [
+        {"field": name, "message": "may not be null"}
+        for name in ("display_name", "skills", "can_dial_out")
+        if name in changes and changes[name] is None
+    ]
+    if refused:
+        raise ApiError(400, "invalid request body", fields=refused)
+    async with engine_of(request).db_session() as session:
+        target = await repo.get_user(session, user.tenant_id, user_id)
+        if target is None:
+            raise ApiError(404, f"user {user_id} not found")
+        profile = target.agent_profile
+        agent_changes = [name for name in _AGENT_FIELDS if name in changes]
+        if agent_changes and profile is None:
+            raise ApiError(
+                400,
+                f"user {user_id} is not an agent",
+                fields=[{"field": name, "message": "agents only"} for name in agent_changes],
+            )
+        if "display_name" in changes:
+            await repo.update_user(
+                session, user.tenant_id, user_id, display_name=changes["display_name"]
+            )
+        if profile is not None and agent_changes:
+            await _checked(
+                repo.set_agent_profile(
+                    session,
+                    user.tenant_id,
+                    user_id,
+                    skills=changes.get("skills", profile.skills),
+                    extension=changes.get("extension", profile.extension),
+                    can_dial_out=changes.get("can_dial_out"),
+                )
+            )
+        await _audit(session, user, "user_changed", f"user:{user_id}", **changes)
+        await _commit(request, session, "user")
+        return _user_out(target, True)
 
 
 @api.route(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class Strict(BaseModel):
@@ -181,6 +181,18 @@ class UserIn(Strict):
     password: str = Field(min_length=8, max_length=1024)
     skills: dict[str, int] = Field(default_factory=dict)
     extension: str | None = Field(None, pattern=r"^[0-9]{2,8}$")
+    can_dial_out: bool = Field(
+        False, description="agents only: may call external numbers through a trunk"
+    )
+
+
+class UserPatch(Strict):
+    """Fields of a user to change; skills, extension and can_dial_out are agents' only."""
+
+    display_name: str | None = Field(None, min_length=1, max_length=200)
+    skills: dict[str, int] | None = None
+    extension: str | None = Field(None, pattern=r"^[0-9]{2,8}$")
+    can_dial_out: bool | None = None
 
 
 class UserOut(BaseModel):
@@ -193,6 +205,7 @@ class UserOut(BaseModel):
     skills: dict[str, int] | None
     sip_username: str | None
     sip_password: str | None
+    can_dial_out: bool | None = Field(description="None for users who are not agents")
 
 
 class UserList(BaseModel):
@@ -250,6 +263,48 @@ class LineOut(LineIn):
 
     model_config = ConfigDict(extra="ignore", from_attributes=True)
     id: int
+
+
+class CallbackIn(Strict):
+    """A number to call back; an agent's own unless staff give a service or another agent."""
+
+    number: str = Field(min_length=2, max_length=32, pattern=r"^\+?[0-9]+$")
+    name: str = Field("", max_length=200)
+    notes: str = Field("", max_length=2000)
+    due_at: AwareDatetime = Field(description="ISO 8601 with a time zone")
+    service_id: int | None = None
+    agent_id: int | None = Field(None, description="default: the calling agent")
+
+
+class CallbackQuery(Strict):
+    """Filters of GET /api/v1/callbacks."""
+
+    mine: bool | None = Field(
+        None, description="only the caller's call-backs (default: true for agents)"
+    )
+    state: Literal["pending", "done", "all"] = "pending"
+
+
+class CallbackReply(BaseModel):
+    """A call-back as stored; agent_id None means any agent of the service."""
+
+    id: int
+    number: str
+    name: str
+    due_at: datetime
+    notes: str
+    service: str | None
+    service_id: int | None
+    agent_id: int | None
+    state: str
+    created_at: datetime
+    done_at: datetime | None
+
+
+class CallbackList(BaseModel):
+    """Call-backs, pending first, each group by due time."""
+
+    items: list[CallbackReply]
 
 
 class HealthReply(BaseModel):

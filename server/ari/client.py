@@ -174,6 +174,58 @@ class AriClient:
             if exc.status != 404:
                 raise
 
+    async def remove_from_bridge(self, bridge_id: str, channel_id: str) -> None:
+        """Take a channel out of a bridge (it stays in our Stasis app)."""
+        await self.request(
+            "POST", f"bridges/{bridge_id}/removeChannel", params={"channel": channel_id}
+        )
+
+    async def bridge_moh(self, bridge_id: str, on: bool, moh_class: str = "default") -> None:
+        """Start or stop music on hold for everyone in a bridge."""
+        if on:
+            await self.request("POST", f"bridges/{bridge_id}/moh", params={"mohClass": moh_class})
+        else:
+            await self.request("DELETE", f"bridges/{bridge_id}/moh")
+
+    async def play_to_bridge(self, bridge_id: str, media: str) -> Event:
+        """Start playing media to everyone in a bridge."""
+        result: Event = await self.request(
+            "POST", f"bridges/{bridge_id}/play", params={"media": media}
+        )
+        return result
+
+    async def stop_playback(self, playback_id: str) -> None:
+        """Stop a playback; one already finished is not an error."""
+        try:
+            await self.request("DELETE", f"playbacks/{playback_id}")
+        except AriError as exc:
+            if exc.status != 404:
+                raise
+
+    async def mute(self, channel_id: str, on: bool, direction: str = "in") -> None:
+        """Mute or unmute a channel (direction "in": what it sends is not heard)."""
+        method = "POST" if on else "DELETE"
+        await self.request(method, f"channels/{channel_id}/mute", params={"direction": direction})
+
+    async def send_dtmf(self, channel_id: str, digits: str) -> None:
+        """Send DTMF digits to a channel."""
+        await self.request("POST", f"channels/{channel_id}/dtmf", params={"dtmf": digits})
+
+    async def record_bridge(self, bridge_id: str, name: str) -> Event:
+        """Record everything a bridge mixes into a stored WAV recording `name`."""
+        params = {"name": name, "format": "wav", "ifExists": "overwrite", "beep": "false"}
+        result: Event = await self.request("POST", f"bridges/{bridge_id}/record", params=params)
+        return result
+
+    async def stored_recording(self, name: str) -> bytes:
+        """The bytes of a stored recording."""
+        session = self._session()
+        url = f"{self.base_url}/recordings/stored/{name}/file"
+        async with session.get(url) as response:
+            if response.status != 200:
+                raise AriError(response.status, await response.text())
+            return await response.read()
+
     async def endpoint_state(self, technology: str, resource: str) -> str:
         """'online', 'offline' or 'unknown' for an endpoint (online: a contact is reachable)."""
         try:

@@ -14,13 +14,21 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from server.ari import AriClient, AriError, Event, parse_ari_time
+from server.calls import agent_calls
 from server.calls.agent_state import AgentState, StateRequest, check_request
 from server.calls.history import History, LineTarget
-from server.calls.model import AgentRuntime, Call, ServiceRuntime, is_open, seconds_between
+from server.calls.model import (
+    AgentRuntime,
+    Call,
+    OutboundRoute,
+    ServiceRuntime,
+    is_open,
+    seconds_between,
+)
 from server.router import Interaction, Offer, Router, Service
 
 log = logging.getLogger(__name__)
@@ -48,6 +56,8 @@ class CallControl:
         self.agents: dict[int, AgentRuntime] = {}
         self.by_endpoint: dict[str, AgentRuntime] = {}
         self.lines: dict[str, LineTarget] = {}
+        # Per tenant: the trunk and caller id agents' outbound calls use.
+        self.outbound: dict[int, OutboundRoute] = {}
         self.services: dict[int, ServiceRuntime] = {}
         self.accepting = True
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -83,10 +93,12 @@ class CallControl:
                     current.reason,
                     current.since,
                 )
-                agent.reachable, agent.interaction_id = current.reachable, current.interaction_id
+                agent.online, agent.device = current.online, current.device
+                agent.interaction_id = current.interaction_id
                 agent.wrap_up, agent.wrap_up_call = current.wrap_up, current.wrap_up_call
             self.agents[user_id] = agent
         self.by_endpoint = {a.sip_username: a for a in self.agents.values()}
+        self.by_endpoint |= {a.web_endpoint: a for a in self.agents.values()}
 
     # -- helpers --
     def _spawn(self, coro: Awaitable[Any]) -> None:
@@ -119,6 +131,7 @@ class CallControl:
         return []
 
     def _enqueue(self, call: Call) -> list[Offer]:
+        call.routed = True
         item = Interaction(
             id=str(call.interaction_id),
             service_id=str(call.service_id),
@@ -158,6 +171,16 @@ class CallControl:
         call.service_id = service.id
         await self.dispatch_offers(self._enqueue(call))
 
+    async def requeue_to(self, call: Call, service: ServiceRuntime) -> None:
+        """A call an agent transferred to a service waits in its queue like any other."""
+        call.state, call.agent_id, call.agent_channel = "queued", None, None
+        await self._queue(call, service)
+
+    async def offer_to(self, call: Call, agent: AgentRuntime) -> None:
+        """Offer a call to one agent, outside the router (a transfer to that agent)."""
+        call.routed = False
+        await self._offer(call, agent)
+
     # -- ARI events --
     async def handle(self, event: Event) -> None:
         """Handle one ARI event (called by the ARI client's event loop)."""
@@ -195,10 +218,14 @@ class CallControl:
             await self.inbound(channel, args[1] if len(args) > 1 else channel["dialplan"]["exten"])
         elif role == "agent_leg":
             await self._agent_answered(channel, int(args[1]))
+        elif role in ("own_leg", "far_leg", "leg"):
+            call = self.calls.get(int(args[1]))
+            if call is None:
+                await self.ari.hangup(channel["id"])
+            else:
+                await agent_calls.leg_answered(self, call, role, channel["id"])
         elif role == "agent":
-            # Agents' own dialling arrives with the PhoneBar issue; nothing is reachable yet.
-            log.info("agent %s dialled %s: not permitted yet", channel["caller"], args[1:])
-            await self.ari.hangup(channel["id"], "congestion")
+            await agent_calls.device_dialled(self, channel, args[1] if len(args) > 1 else "")
         else:
             await self.ari.hangup(channel["id"])
 
@@ -308,12 +335,12 @@ class CallControl:
         )
         try:
             await self.ari.originate(
-                f"PJSIP/{agent.sip_username}",
+                f"PJSIP/{agent.endpoint}",
                 app_args=f"agent_leg,{call.interaction_id}",
                 caller_id=f'"{call.ani}" <{call.ani}>',
                 timeout_s=service.offer_timeout_s,
                 channel_id=call.agent_channel,
-                variables={"PHONES_INTERACTION": str(call.interaction_id)},
+                variables=agent_calls.interaction_headers(call.interaction_id),
             )
         except AriError as exc:
             log.warning("offer of %s to %s failed: %s", call.interaction_id, agent.username, exc)
@@ -338,11 +365,16 @@ class CallControl:
         call.state, call.agent_id, call.agent_channel = "queued", None, None
         agent.interaction_id = None
         await self.history.event(call, kind, _now(), agent_id=agent.user_id, cause=cause)
-        if service.no_answer_rule == "ready" and kind == "offer_timeout":
+        if agent.state == "offline":
+            pass  # the agent vanished while ringing: they stay logged out
+        elif service.no_answer_rule == "ready" and kind == "offer_timeout":
             await self.set_agent(agent, "ready")
         else:
             await self.set_agent(agent, "not_ready", service.not_ready_reason)
-        offers = self.router.offer_failed(str(call.interaction_id), time.monotonic())
+        if call.routed:
+            offers = self.router.offer_failed(str(call.interaction_id), time.monotonic())
+        else:  # a transfer offered it to this agent alone: back to its service's queue
+            offers = self._enqueue(call)
         offers += self.make_ready(agent)
         await self.dispatch_offers(offers)
 
@@ -364,18 +396,31 @@ class CallControl:
         if call.offer_timer is not None:
             call.offer_timer.cancel()
         self.router.offer_accepted(str(interaction_id))
+        call.routed = False
         agent = self.agents[call.agent_id or 0]
         call.bridge_id = bridge_id
         with contextlib.suppress(AriError):  # music may already have stopped
             await self.ari.stop_moh(call.caller_channel)
         call.state = "connected"
         at = _now()
+        call.answered_at, call.agent_label = at, agent.display_name or agent.username
         await self.set_agent(agent, "busy", None, interaction_id)
         await self.history.answered(call, at, seconds_between(call.created_at, at))
+        service = self.services.get(call.service_id or 0)
+        if service is not None and service.recording and not call.recording:
+            await agent_calls.start_recording(self, call)
 
     async def _channel_gone(self, channel_id: str, cause: int) -> None:
         call = self.by_channel.pop(channel_id, None)
         if call is None:
+            return
+        if channel_id in call.legs:
+            await agent_calls.leg_gone(self, call, channel_id, cause)
+            return
+        if call.state == "dialing" or (
+            channel_id == call.agent_channel and call.state == "connected" and call.legs
+        ):
+            await agent_calls.main_leg_gone(self, call, channel_id, cause)
             return
         if channel_id == call.agent_channel and call.state == "offered":
             kind = "rejected" if cause in REJECT_CAUSES else "offer_timeout"
@@ -398,14 +443,20 @@ class CallControl:
             if timer is not None:
                 timer.cancel()
         self.calls.pop(call.interaction_id, None)
-        for channel in (call.caller_channel, call.agent_channel):
+        for channel in (call.caller_channel, call.agent_channel, *call.legs):
             if channel:
                 self.by_channel.pop(channel, None)
                 await self.ari.hangup(channel)
-        if call.bridge_id:
-            await self.ari.destroy_bridge(call.bridge_id)
+        for bridge in (call.bridge_id, call.consult_bridge):
+            if bridge:
+                await self.ari.destroy_bridge(bridge)
         at = at or _now()
         agent = self.agents.get(call.agent_id or 0)
+        for leg in list(call.legs.values()):
+            await agent_calls.release_agent(self, leg.agent_id)
+        if call.direction != "inbound":
+            await agent_calls.finish_placed(self, call, side, reason, cause, at)
+            return
         if call.state in ("queued", "offered"):
             was_offered = call.state == "offered"
             self.router.remove(str(call.interaction_id))
@@ -440,17 +491,23 @@ class CallControl:
         async def done() -> None:
             if agent.state == "wrap_up":
                 await self.history.event(call, "wrap_up_ended", _now(), agent_id=agent.user_id)
-                await self.set_agent(agent, "ready")
+                # After a call the agent placed, back to the state they placed it from.
+                state, reason = agent.resume_state or "ready", agent.resume_reason
+                agent.resume_state, agent.resume_reason = None, None
+                await self.set_agent(agent, state, reason)
                 await self.dispatch_offers(self.make_ready(agent))
 
         agent.wrap_up = self.later(wrap, done)
         agent.wrap_up_call = call
+        agent.wrap_up_until = _now() + timedelta(seconds=wrap)
 
     async def _endpoint_state(self, endpoint: Event) -> None:
-        agent = self.by_endpoint.get(endpoint.get("resource", ""))
-        if agent is None:
+        name = endpoint.get("resource", "")
+        agent = self.by_endpoint.get(name)
+        device = agent.device_of(name) if agent is not None else None
+        if agent is None or device is None:
             return
-        agent.reachable = endpoint.get("state") == "online"
+        agent.online[device] = endpoint.get("state") == "online"
         if not agent.reachable:
             self.router.agent_not_ready(str(agent.user_id))
         else:
@@ -462,6 +519,7 @@ class CallControl:
         async with self.lock:
             agent = self.agents[user_id]
             state, reason = check_request(agent.state, request, reasons)
+            agent.resume_state, agent.resume_reason = None, None
             if agent.state == "wrap_up":
                 call = agent.wrap_up_call
                 if call is not None:
@@ -471,6 +529,39 @@ class CallControl:
             await self.set_agent(agent, state, reason)
             await self.dispatch_offers(self.make_ready(agent))
         # The agent is told "done" only once it is committed: a restart must not undo it.
+        await self.history.flush()
+        if self.on_change is not None:
+            await self.on_change()
+
+    async def agent_vanished(self, user_id: int) -> None:
+        """An agent's PhoneBar is gone past the grace period: log out a browser-only agent.
+
+        An offer ringing them is withdrawn and goes to the next agent. An agent with a
+        registered desk phone (chosen, or available as "auto") keeps working on it.
+        """
+        async with self.lock:
+            agent = self.agents.get(user_id)
+            if agent is None or agent.state in ("offline", "busy"):
+                return
+            if agent.device == "phone" or (agent.device == "auto" and agent.online["phone"]):
+                return
+            log.info("agent %s vanished: logging out", agent.username)
+            call = self.calls.get(agent.interaction_id or 0)
+            await self.set_agent(agent, "offline", "disconnected")
+            self.router.agent_logout(str(agent.user_id))
+            if call is not None and call.state == "offered" and call.agent_id == user_id:
+                channel = call.agent_channel
+                await self._guarded(self._offer_failed(call, "offer_withdrawn", cause=0), "vanish")
+                if channel:
+                    await self.ari.hangup(channel)
+        await self.history.flush()
+        if self.on_change is not None:
+            await self.on_change()
+
+    async def command(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run an agent's command under the lock, commit what it recorded, publish views."""
+        async with self.lock:
+            await work()
         await self.history.flush()
         if self.on_change is not None:
             await self.on_change()

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from server.calls.agent_state import AgentState
 from server.calls.model import AgentRuntime, Call
 from server.db import repositories as repo
-from server.db.models import AgentStateEvent, Interaction, InteractionEvent
+from server.db.models import AgentStateEvent, Direction, Interaction, InteractionEvent
 
 log = logging.getLogger(__name__)
 EVENTS: Table = InteractionEvent.__table__  # type: ignore[assignment]
@@ -171,23 +171,27 @@ class History:
         tenant_id: int,
         ani: str,
         dnis: str,
-        line_id: int,
-        service_id: int,
+        line_id: int | None,
+        service_id: int | None,
         channel_id: str,
         at: datetime,
+        direction: Direction = "inbound",
+        agent_id: int | None = None,
     ) -> int:
-        """Create an inbound voice interaction with its `created` event; return its id."""
+        """Create a voice interaction with its `created` event; return its id."""
         async with self.sessions() as session, session.begin():
             interaction = await repo.create_interaction(
                 session,
                 tenant_id,
-                direction="inbound",
+                direction=direction,
                 ani=ani,
                 dnis=dnis,
                 created_at=at,
                 service_id=service_id,
                 line_id=line_id,
+                agent_id=agent_id,
                 asterisk_channel_id=channel_id,
+                state="offered" if direction != "inbound" else "queued",
             )
             await repo.append_interaction_event(session, interaction, "created", at)
             return interaction.id

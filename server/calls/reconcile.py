@@ -36,8 +36,9 @@ async def reconcile(control: CallControl, ari: AriClient) -> None:
         bridges = {b["id"]: b for b in await ari.bridges()}
         for endpoint in await ari.request("GET", "endpoints/PJSIP"):
             agent = control.by_endpoint.get(endpoint["resource"])
-            if agent is not None:
-                agent.reachable = endpoint.get("state") == "online"
+            device = agent.device_of(endpoint["resource"]) if agent is not None else None
+            if agent is not None and device is not None:
+                agent.online[device] = endpoint.get("state") == "online"
         # Every channel an interaction already accounts for, live or just hung up here.
         accounted = {
             c

@@ -19,7 +19,9 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -31,6 +33,7 @@ InteractionState = Literal["queued", "offered", "connected", "wrap_up", "ended",
 AgentState = Literal["offline", "ready", "not_ready", "ringing", "busy", "wrap_up"]
 NoAnswerRule = Literal["not_ready", "ready"]
 Transport = Literal["udp", "tcp", "tls"]
+CallbackState = Literal["pending", "done", "cancelled"]
 
 ROLES: tuple[Role, ...] = get_args(Role)
 DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
@@ -39,6 +42,7 @@ FINAL_INTERACTION_STATES: tuple[InteractionState, ...] = ("ended", "abandoned")
 AGENT_STATES: tuple[AgentState, ...] = get_args(AgentState)
 NO_ANSWER_RULES: tuple[NoAnswerRule, ...] = get_args(NoAnswerRule)
 TRANSPORTS: tuple[Transport, ...] = get_args(Transport)
+CALLBACK_STATES: tuple[CallbackState, ...] = get_args(CallbackState)
 DEFAULT_NOT_READY_REASONS: tuple[str, ...] = ("break", "lunch", "training", "missed")
 
 # Deterministic constraint names, so later migrations can drop/alter them by name on every
@@ -128,6 +132,8 @@ class AgentProfile(Base):
     sip_password: Mapped[str] = mapped_column(String(128))
     skills: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     extension: Mapped[str | None] = mapped_column(String(32))
+    # Calling external numbers through a trunk; agent-to-agent calls need no permission.
+    can_dial_out: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Service(Base):
@@ -310,3 +316,29 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     revoked: Mapped[bool] = mapped_column(default=False)
+
+
+class Callback(Base):
+    """A number to call back by a due time: one agent's own, or any agent's of a service.
+
+    `agent_id` None means any agent who can serve `service_id` (see
+    repositories.callbacks.agent_service_ids); `interaction_id` is the contact that asked
+    for it, when there is one.
+    """
+
+    __tablename__ = "callback"
+    __table_args__ = (_one_of("state", CALLBACK_STATES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"), index=True)
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    number: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    state: Mapped[CallbackState] = mapped_column(String(16), default="pending")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interaction.id"))

@@ -61,6 +61,8 @@ async def test_replies_match_their_documented_schemas(testbed: CallBed) -> None:
             (testbed.admin, "get", "/api/v1/live/queues", 200),
             (testbed.admin, "get", "/api/v1/live/agents", 200),
             (agent, "get", "/api/v1/agents/me", 200),
+            (agent, "get", "/api/v1/callbacks", 200),
+            (testbed.admin, "get", "/api/v1/callbacks", 200),
         ]
         for client, method, path, status in checks:
             got, reply = await client.call(method.upper(), path)

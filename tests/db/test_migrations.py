@@ -129,3 +129,47 @@ async def test_naive_timestamps_are_rejected(engine: AsyncEngine) -> None:
         session.add(Tenant(slug="acme", name="Acme", created_at=datetime(2026, 7, 1, 12, 0)))
         with pytest.raises(Exception, match="naive datetime"):
             await session.flush()
+
+
+def _columns(connection: Connection, table: str) -> set[str]:
+    return {column["name"] for column in inspect(connection).get_columns(table)}
+
+
+async def test_0002_adds_callbacks_and_dial_permission_keeping_existing_agents(
+    db_url: str,
+) -> None:
+    await upgrade_async(db_url, "0001")
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as connection:
+            # Literals only: these rows are written against the 0001 schema, not the models.
+            for statement in (
+                "INSERT INTO tenant (id, slug, name, language, not_ready_reasons, created_at) "
+                "VALUES (1, 'acme', 'Acme', 'en', '[]', '2026-01-01 00:00:00+00:00')",
+                'INSERT INTO "user" (id, tenant_id, username, display_name, role, password_hash,'
+                " failed_logins, created_at, disabled) VALUES (1, 1, 'mario', 'Mario', 'agent',"
+                " 'x', 0, '2026-01-01 00:00:00+00:00', false)",
+                "INSERT INTO agent_profile (user_id, sip_username, sip_password, skills) "
+                "VALUES (1, 'acme-mario', 'secret', '{}')",
+            ):
+                await connection.execute(text(statement))
+
+        await upgrade_async(db_url)
+        async with engine.connect() as connection:
+            assert "callback" in await connection.run_sync(_table_names)
+            # The agent who existed before the permission did has not been granted it.
+            allowed = await connection.scalar(text("SELECT can_dial_out FROM agent_profile"))
+            assert allowed is not None and not allowed
+
+        await asyncio.to_thread(downgrade, db_url, "0001")
+        async with engine.connect() as connection:
+            assert "callback" not in await connection.run_sync(_table_names)
+            columns = await connection.run_sync(_columns, "agent_profile")
+            assert "can_dial_out" not in columns and "sip_username" in columns
+            kept = await connection.scalar(text("SELECT sip_username FROM agent_profile"))
+            assert kept == "acme-mario"
+
+        await upgrade_async(db_url)
+        assert await _tables(db_url) == set(Base.metadata.tables) | {"alembic_version"}
+    finally:
+        await engine.dispose()

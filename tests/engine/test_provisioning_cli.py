@@ -71,3 +71,41 @@ def test_errors_are_plain_and_change_nothing(config: Path) -> None:
     assert bad.returncode == 1 and "invalid tenant slug" in bad.stderr
     listed = json.loads(_phones(config, "tenant", "list").stdout)
     assert [t["slug"] for t in listed["tenants"]] == ["acme"]
+
+
+def test_dial_out_permission_and_callbacks_from_the_cli(config: Path) -> None:
+    assert _phones(config, "tenant", "create", "acme").returncode == 0
+    assert _phones(config, "service", "create", "Help", "--tenant", "acme").returncode == 0
+    dialler = _phones(config, "user", "create", "eve", "--tenant", "acme", "--can-dial-out")
+    assert dialler.returncode == 0, dialler.stderr
+    assert json.loads(dialler.stdout)["can_dial_out"] is True
+    plain = _phones(config, "user", "create", "max", "--tenant", "acme")
+    assert json.loads(plain.stdout)["can_dial_out"] is False
+
+    for_service = _phones(
+        config, "callback", "create", "+390212345678", "--tenant", "acme",
+        "--service", "Help", "--due", "2026-12-01T15:00+01:00", "--name", "Ms Rossi",
+    )  # fmt: skip
+    assert for_service.returncode == 0, for_service.stderr
+    created = json.loads(for_service.stdout)
+    assert (created["service"], created["state"]) == ("Help", "pending")
+    assert created["due_at"] == "2026-12-01T14:00:00+00:00"
+    for_agent = _phones(
+        config, "callback", "create", "0212345678", "--tenant", "acme",
+        "--agent", "eve", "--due", "2026-12-01T16:00Z",
+    )  # fmt: skip
+    assert for_agent.returncode == 0, for_agent.stderr
+
+    for args, message in (
+        (("--service", "Help", "--due", "2026-12-01T15:00"), "due_at needs a time zone"),
+        (("--service", "Help", "--due", "soon"), "bad --due 'soon'"),
+        (("--due", "2026-12-01T15:00Z"), "needs --service or --agent"),
+        (("--agent", "nobody", "--due", "2026-12-01T15:00Z"), "no user 'nobody'"),
+    ):
+        refused = _phones(config, "callback", "create", "0212", "--tenant", "acme", *args)
+        assert refused.returncode == 1 and message in refused.stderr, (args, refused.stderr)
+    bad_number = _phones(
+        config, "callback", "create", "12ab", "--tenant", "acme",
+        "--service", "Help", "--due", "2026-12-01T15:00Z",
+    )  # fmt: skip
+    assert bad_number.returncode == 1 and "invalid number '12ab'" in bad_number.stderr

@@ -12,9 +12,20 @@ from server.db.repositories.agents import (
     upsert_presence,
 )
 from server.db.repositories.audit import append_audit, list_audit
+from server.db.repositories.callbacks import (
+    CallbackFieldError,
+    CallbackNotPending,
+    agent_service_ids,
+    agent_services,
+    create_callback,
+    get_callback,
+    list_callbacks,
+    mark_callback_done,
+)
 from server.db.repositories.interactions import (
     InteractionPage,
     append_interaction_event,
+    caller_history,
     create_interaction,
     decode_cursor,
     encode_cursor,
@@ -59,10 +70,16 @@ from server.db.repositories.users import (
 )
 
 __all__ = [
+    "CallbackFieldError",
+    "CallbackNotPending",
     "InteractionPage",
+    "agent_service_ids",
+    "agent_services",
     "append_agent_state",
     "append_audit",
     "append_interaction_event",
+    "caller_history",
+    "create_callback",
     "create_interaction",
     "create_line",
     "create_service",
@@ -73,6 +90,7 @@ __all__ = [
     "encode_cursor",
     "find_interaction_by_channel",
     "find_line_by_number",
+    "get_callback",
     "get_interaction",
     "get_line",
     "get_presence",
@@ -84,6 +102,7 @@ __all__ = [
     "get_user_by_username",
     "list_agent_states",
     "list_audit",
+    "list_callbacks",
     "list_enabled_trunks",
     "list_interactions",
     "list_lines",
@@ -93,6 +112,7 @@ __all__ = [
     "list_tenants",
     "list_trunks",
     "list_users",
+    "mark_callback_done",
     "open_interactions",
     "presence_upsert",
     "reset_sip_password",

@@ -18,6 +18,8 @@ from server.db.models import (
     Interaction,
     InteractionEvent,
     InteractionState,
+    Service,
+    User,
 )
 from server.db.repositories._crud import get_scoped
 
@@ -102,6 +104,35 @@ async def find_interaction_by_channel(session: AsyncSession, channel_id: str) ->
         .limit(1)
     )
     return (await session.scalars(stmt)).one_or_none()
+
+
+async def caller_history(
+    session: AsyncSession, tenant_id: int, ani: str, limit: int = 5
+) -> list[dict[str, Any]]:
+    """The last interactions with a number (newest first), for an agent's screen pop."""
+    rows = await session.execute(
+        select(Interaction, Service.name, User.username)
+        .outerjoin(Service, Service.id == Interaction.service_id)
+        .outerjoin(User, User.id == Interaction.agent_id)
+        .where(
+            Interaction.tenant_id == tenant_id,
+            or_(Interaction.ani == ani, Interaction.dnis == ani),
+        )
+        .order_by(Interaction.id.desc())
+        .limit(limit)
+    )
+    return [
+        {
+            "interaction_id": row.id,
+            "created_at": row.created_at.isoformat(),
+            "service": service,
+            "agent": agent,
+            "direction": row.direction,
+            "end_reason": row.end_reason,
+            "disposition": row.disposition,
+        }
+        for row, service, agent in rows.tuples()
+    ]
 
 
 async def append_interaction_event(

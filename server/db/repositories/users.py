@@ -45,8 +45,11 @@ async def create_user(
     language: str | None = None,
     agent_skills: Mapping[str, int] | None = None,
     extension: str | None = None,
+    can_dial_out: bool = False,
 ) -> User:
     """Insert a user; with `agent_skills` (even {}) also create its agent profile.
+
+    `can_dial_out` (calling external numbers) only applies to that profile.
 
     Raises ValueError for a bad username or role, LookupError for an unknown tenant and
     IntegrityError when the username (per tenant) or SIP username (global) is taken.
@@ -70,7 +73,12 @@ async def create_user(
     await session.flush()
     if agent_skills is not None:
         await set_agent_profile(
-            session, tenant_id, user.id, skills=agent_skills, extension=extension
+            session,
+            tenant_id,
+            user.id,
+            skills=agent_skills,
+            extension=extension,
+            can_dial_out=can_dial_out,
         )
     return user
 
@@ -117,11 +125,13 @@ async def set_agent_profile(
     *,
     skills: Mapping[str, int],
     extension: str | None = None,
+    can_dial_out: bool | None = None,
 ) -> AgentProfile:
     """Create the user's agent profile or update its skills and extension.
 
-    A new profile gets fresh SIP credentials; an update keeps them. Raises LookupError if
-    the user is not in the tenant.
+    A new profile gets fresh SIP credentials; an update keeps them. `can_dial_out` None
+    keeps the permission (a new profile has none). Raises LookupError if the user is not
+    in the tenant.
     """
     user = await get_user(session, tenant_id, user_id)
     if user is None:
@@ -136,11 +146,14 @@ async def set_agent_profile(
             sip_password=generate_sip_secret(),
             skills=checked,
             extension=extension,
+            can_dial_out=bool(can_dial_out),
         )
         user.agent_profile = profile
     else:
         profile.skills = checked
         profile.extension = extension
+        if can_dial_out is not None:
+            profile.can_dial_out = can_dial_out
     await session.flush()
     return profile
 

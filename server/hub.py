@@ -70,8 +70,9 @@ class Hub:
         self.directories: dict[int, _Directory] = {}
         self.seq = 0
         self._flush_scheduled = False
-        self._history: dict[str, History] = {}
-        self._history_loading: set[str] = set()
+        # Screen-pop history, loaded once per live call (by interaction id), dropped after it.
+        self._history: dict[int, History] = {}
+        self._history_loading: set[int] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- publishing --
@@ -112,8 +113,8 @@ class Hub:
             return
         view = agent_view(self.control, agent, self._history, waiting)
         call = view["call"]
-        if call is not None and call["ani"] not in self._history:
-            self._want_history(agent.tenant_id, call["ani"])
+        if call is not None and call["interaction_id"] not in self._history:
+            self._want_history(agent.tenant_id, call["interaction_id"], call["ani"])
         body = json.dumps(view, separators=(",", ":"))
         if body == entry.last and not force:
             return
@@ -146,27 +147,28 @@ class Hub:
         self.directories[tenant_id].timer = None
         self._spawn(self._send_directory(tenant_id))
 
-    def _want_history(self, tenant_id: int, number: str) -> None:
-        key = number
-        if key in self._history_loading:
+    def _want_history(self, tenant_id: int, interaction_id: int, number: str) -> None:
+        if interaction_id in self._history_loading:
             return
-        self._history_loading.add(key)
+        self._history_loading.add(interaction_id)
 
         async def load() -> None:
             try:
-                self._history[key] = await self.load_history(tenant_id, number)
+                rows = await self.load_history(tenant_id, number)
             except Exception:
                 log.exception("loading the history of %s failed", number)
-                self._history[key] = []
+                rows = []
             finally:
-                self._history_loading.discard(key)
+                self._history_loading.discard(interaction_id)
+            # The call itself is not part of its own history.
+            self._history[interaction_id] = [
+                row for row in rows if row["interaction_id"] != interaction_id
+            ]
+            for gone in set(self._history) - set(self.control.calls):
+                del self._history[gone]
             await self.changed()
 
         self._spawn(load())
-
-    def forget_history(self, number: str) -> None:
-        """A caller's history changed (a call of theirs ended): load it again next time."""
-        self._history.pop(number, None)
 
     # -- sockets --
     async def handle(self, request: web.Request) -> web.WebSocketResponse:

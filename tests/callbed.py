@@ -228,5 +228,7 @@ async def _reset(bed: CallBed) -> None:
                     break
                 await asyncio.sleep(0.1)  # still busy or ringing: wait for the hang-up
             assert status == 200, body
+            status, body = await client.call("PUT", "/api/v1/agents/me/device", {"device": "auto"})
+            assert status == 200, body
         finally:
             await client.close()

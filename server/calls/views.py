@@ -42,7 +42,7 @@ def waiting_by_service(control: CallControl) -> dict[int, list[dict[str, Any]]]:
 def agent_view(
     control: CallControl,
     agent: AgentRuntime,
-    history: dict[str, History] | None = None,
+    history: dict[int, History] | None = None,
     waiting: dict[int, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """One agent's view (without the clock, which the hub adds per message).
@@ -91,7 +91,7 @@ def _party(leg: Leg) -> dict[str, Any]:
 
 
 def _call_view(
-    call: Call, agent: AgentRuntime, names: dict[int, str], history: dict[str, History]
+    call: Call, agent: AgentRuntime, names: dict[int, str], history: dict[int, History]
 ) -> dict[str, Any]:
     handling = call.agent_id == agent.user_id
     if handling:
@@ -140,7 +140,7 @@ def _call_view(
             if consult is not None and handling
             else None
         ),
-        "history": history.get(call.ani, []),
+        "history": history.get(call.interaction_id, []),
     }
 
 

@@ -71,4 +71,9 @@ async def test_inbound_call_answered_in_the_browser_with_audio_both_ways(
     await agent.state_is("wrap_up")
     await agent.by("wrapup-end").click()
     await agent.state_is("ready")
+    # The same caller again: the screen pop shows the first call with its outcome.
+    call_id = await caller.call(bed.carrier_uri("Sales"))
+    await agent.call_is("ringing")
+    await expect(agent.by("call-history")).to_contain_text("sale")
+    await caller.hangup(call_id)
     assert types(item)[:4] == ["created", "queued", "offered", "answered"]

@@ -44,6 +44,11 @@ async def _ready(agent: BrowserAgent) -> None:
     await agent.state_is("ready")
 
 
+async def _agent_id(bed: CallBed, username: str) -> str:
+    _, users = await bed.admin.call("GET", "/api/v1/users")
+    return str(next(u["id"] for u in users["items"] if u["username"] == username))
+
+
 async def _answered_sales_call(bed: CallBed, alice: BrowserAgent) -> tuple[HeadlessUA, str, int]:
     caller = await bed.pstn_phone(0, CALLER_TONE)
     call_id = await caller.call(bed.carrier_uri("Sales"))
@@ -69,7 +74,7 @@ async def test_hold_resume_and_blind_transfer_to_a_second_browser(
     await alice.by("call-resume").click()
     await alice.call_is("connected")
     await alice.by("transfer-kind").select_option("agent")
-    await alice.by("transfer-target").select_option(label="Carol Verdi")
+    await alice.by("transfer-target").select_option(await _agent_id(bed, "carol"))
     await alice.by("transfer-blind").click()
     await alice.state_is("wrap_up")
     await carol.call_is("ringing")
@@ -98,7 +103,7 @@ async def test_attended_transfer_conference_and_drop_in_the_browser(
     caller, call_id, _ = await _answered_sales_call(bed, alice)
     # Consult Carol, then cancel: Alice is back with the caller.
     await alice.by("transfer-kind").select_option("agent")
-    await alice.by("transfer-target").select_option(label="Carol Verdi")
+    await alice.by("transfer-target").select_option(await _agent_id(bed, "carol"))
     await alice.by("consult-start").click()
     await carol.call_is("ringing")
     await carol.by("call-answer").click()
@@ -110,11 +115,11 @@ async def test_attended_transfer_conference_and_drop_in_the_browser(
     assert sorted(len(b) for b in await bed.bridges()) == [2]
     # Consult again, then make it a three-way conference and drop Carol.
     await alice.by("transfer-kind").select_option("agent")
-    await alice.by("transfer-target").select_option(label="Carol Verdi")
+    await alice.by("transfer-target").select_option(await _agent_id(bed, "carol"))
     await alice.by("consult-start").click()
     await carol.call_is("ringing")
     await carol.by("call-answer").click()
-    await expect(alice.by("consult-conference")).to_be_visible()
+    await expect(alice.by("consult-conference")).to_be_enabled()
     await alice.by("consult-conference").click()
     await expect(alice.page.locator("[data-testid$='-drop']")).to_have_count(1)
     assert sorted(len(b) for b in await bed.bridges()) == [3]
@@ -123,11 +128,11 @@ async def test_attended_transfer_conference_and_drop_in_the_browser(
     await carol.state_is("not_ready")
     # Consult a third time and complete: Carol takes the caller.
     await alice.by("transfer-kind").select_option("agent")
-    await alice.by("transfer-target").select_option(label="Carol Verdi")
+    await alice.by("transfer-target").select_option(await _agent_id(bed, "carol"))
     await alice.by("consult-start").click()
     await carol.call_is("ringing")
     await carol.by("call-answer").click()
-    await expect(alice.by("consult-complete")).to_be_visible()
+    await expect(alice.by("consult-complete")).to_be_enabled()
     await alice.by("consult-complete").click()
     await alice.state_is("wrap_up")
     await carol.call_is("connected")

@@ -107,7 +107,7 @@ async def find_interaction_by_channel(session: AsyncSession, channel_id: str) ->
 
 
 async def caller_history(
-    session: AsyncSession, tenant_id: int, ani: str, limit: int = 5
+    session: AsyncSession, tenant_id: int, ani: str, limit: int = 6
 ) -> list[dict[str, Any]]:
     """The last interactions with a number (newest first), for an agent's screen pop."""
     rows = await session.execute(

@@ -4,7 +4,8 @@ import type { Party } from "../types";
 
 interface PartiesListProps {
   parties: readonly Party[];
-  /** Drop buttons appear only in a conference (more than two parties counting the agent). */
+  /** Drop buttons appear only in a conference (more than two parties counting the agent), and
+   * never for the customer: the call is theirs (the engine refuses it too). */
   canDrop: boolean;
   onDrop: (partyId: string) => void;
 }
@@ -20,7 +21,7 @@ export function PartiesList({ parties, canDrop, onDrop }: PartiesListProps) {
             <span class={`dot party-${party.state}`} />
             <span class="grow">{party.label}</span>
             <span class="muted">{t(`party.state.${party.state}`)}</span>
-            {canDrop && (
+            {canDrop && party.kind !== "customer" && (
               <button class="small" data-testid={`party-${party.id}-drop`} onClick={() => onDrop(party.id)}>
                 {t("parties.drop")}
               </button>

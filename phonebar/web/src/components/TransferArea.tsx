@@ -35,6 +35,7 @@ export function TransferArea({ call, canDialOut, agents, services, workstation }
           <button
             class="primary"
             data-testid="consult-complete"
+            disabled={consult.state === "ringing"}
             onClick={() => workstation.consultStep(call, "complete")}
           >
             {t("consult.complete")}
@@ -42,10 +43,13 @@ export function TransferArea({ call, canDialOut, agents, services, workstation }
           <button data-testid="consult-cancel" onClick={() => workstation.consultStep(call, "cancel")}>
             {t("consult.cancel")}
           </button>
-          <button data-testid="consult-swap" onClick={() => workstation.consultStep(call, "swap")}>
+          <button data-testid="consult-swap" disabled={consult.state === "ringing"} onClick={() => workstation.consultStep(call, "swap")}>
             {t("consult.swap")}
           </button>
-          <button data-testid="consult-conference" onClick={() => workstation.consultStep(call, "conference")}>
+          <button
+            data-testid="consult-conference"
+            disabled={consult.state === "ringing"}
+            onClick={() => workstation.consultStep(call, "conference")}>
             {t("consult.conference")}
           </button>
         </div>

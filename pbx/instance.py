@@ -156,7 +156,8 @@ class AsteriskInstance:
     # -- configuration --
     def write_config(self, plan: PbxPlan) -> bool:
         """Render the plan into the instance's etc directory; True when anything changed."""
-        for sub in ("etc", "lib", "lib/keys", "spool", "run", "log", "cache"):
+        # spool/recording: where ARI recordings go (Asterisk does not create it itself).
+        for sub in ("etc", "lib", "lib/keys", "spool", "spool/recording", "run", "log", "cache"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         self._save_state()
         return write_config(self.dir / "etc", render(self.layout, plan))

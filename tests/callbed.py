@@ -214,6 +214,7 @@ async def _reset(bed: CallBed) -> None:
                 "fallback_no_agents": None,
                 "fallback_max_wait": None,
                 "fallback_closed": None,
+                "recording": False,
             },
         )
         assert status == 200, body

@@ -64,6 +64,12 @@ class ApiClient:
             text = await r.text()
             return r.status, (json.loads(text) if text else None)
 
+    async def download(self, path: str) -> tuple[int, bytes]:
+        """GET a binary resource; return (status, body bytes)."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        async with self.http.get(self.base + path, headers=headers) as r:
+            return r.status, await r.read()
+
     async def login(self, tenant: str, username: str, password: str) -> str:
         """Log in; return the token (and use it from now on)."""
         status, body = await self.call(

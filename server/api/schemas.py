@@ -142,6 +142,8 @@ class ServiceIn(Strict):
     fallback_no_agents: dict[str, Any] | None = None
     fallback_max_wait: dict[str, Any] | None = None
     disposition_codes: list[str] = Field(default_factory=list)
+    # Record every answered call (WAV, served to staff at /interactions/{id}/recording).
+    recording: bool = False
 
 
 class ServicePatch(Strict):
@@ -157,6 +159,8 @@ class ServicePatch(Strict):
     fallback_closed: dict[str, Any] | None = None
     fallback_no_agents: dict[str, Any] | None = None
     fallback_max_wait: dict[str, Any] | None = None
+    disposition_codes: list[str] | None = None
+    recording: bool | None = None
 
 
 class ServiceOut(ServiceIn):

@@ -43,7 +43,7 @@ async def reconcile(control: CallControl, ari: AriClient) -> None:
         accounted = {
             c
             for call in control.calls.values()
-            for c in (call.caller_channel, call.agent_channel)
+            for c in (call.caller_channel, call.agent_channel, *call.legs)
             if c
         }
         for interaction in await control.history.open_interactions():
@@ -86,7 +86,9 @@ async def _adopt(
     now = datetime.now(UTC)
     caller_alive = row.asterisk_channel_id in channels
     agent_alive = row.agent_channel_id in channels
-    if not caller_alive or (row.state == "connected" and not agent_alive):
+    # A call an agent placed that was still ringing cannot be queued like an inbound one.
+    dialing = row.direction != "inbound" and row.state != "connected"
+    if dialing or not caller_alive or (row.state == "connected" and not agent_alive):
         for channel in (row.asterisk_channel_id, row.agent_channel_id):
             if channel in channels:
                 await control.ari.hangup(channel)
@@ -116,6 +118,7 @@ async def _adopt(
         agent_id=row.agent_id,
         agent_channel=row.agent_channel_id if agent_alive else None,
         bridge_id=row.bridge_id,
+        direction=row.direction,
     )
     control.track(call)
     if call.state == "connected":
@@ -153,3 +156,8 @@ async def _adopt_new_inbound(control: CallControl, channel: Event, known: set[st
         return
     if app_data.startswith(prefix):
         await control.inbound(channel, app_data[len(prefix) :])
+    elif app_data.startswith(f"{control.ari.app},"):
+        # A leg we originated (consult, conference member, transfer target) whose call the
+        # restart did not rebuild: nobody would ever bridge or end it.
+        log.info("hanging up orphan leg %s (%s)", channel["id"], app_data)
+        await control.ari.hangup(channel["id"])

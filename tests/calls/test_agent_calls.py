@@ -344,3 +344,26 @@ async def test_call_back_from_the_list(bed: CallBed) -> None:
     assert dialing["data"]["callback_id"] == callback["id"]
     status, body = await api.call("POST", f"/api/v1/callbacks/{callback['id']}/done", {})
     assert status == 200 and body["state"] == "done", body
+
+
+async def test_a_recording_service_records_its_calls_for_supervisors(bed: CallBed) -> None:
+    status, body = await bed.admin.call(
+        "PATCH", f"/api/v1/services/{bed.services['Sales']}", {"recording": True}
+    )
+    assert status == 200 and body["recording"] is True, body
+    caller, call_id, _, api, interaction = await _connected_call(bed)
+    await asyncio.sleep(2.5)
+    await caller.hangup(call_id)
+    item = await latest(bed, api, "ended")
+    assert "recording_started" in types(item)
+    status, body = await api.call("GET", f"/api/v1/interactions/{interaction}/recording")
+    assert status == 403, body  # agents do not get recordings; supervisors do
+    path = bed.directory / f"recording-{interaction}.wav"
+    for _ in range(50):  # Asterisk finishes the file when the bridge goes away
+        status, audio = await bed.admin.download(f"/api/v1/interactions/{interaction}/recording")
+        if status == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert status == 200, audio
+    path.write_bytes(audio)
+    assert has_tone(path, CALLER_TONE, threshold=0.15) and has_tone(path, ALICE_TONE, 0.15)

@@ -8,6 +8,7 @@ directions, and the caller's recording holds the tone the browser's microphone p
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
 from playwright.async_api import Playwright, expect
@@ -77,3 +78,26 @@ async def test_inbound_call_answered_in_the_browser_with_audio_both_ways(
     await expect(agent.by("call-history")).to_contain_text("sale")
     await caller.hangup(call_id)
     assert types(item)[:4] == ["created", "queued", "offered", "answered"]
+
+
+async def test_readme_flow_demo_call_answered_in_the_phonebar(
+    bed: CallBed, playwright: Playwright, tmp_path: Path
+) -> None:
+    """The README's newcomer path: `phones demo call --no-agent`, answered in the browser."""
+    agent = await _phonebar(bed, playwright, "Sales", BROWSER_TONE, tmp_path)
+    await agent.by("state-ready").click()
+    await agent.state_is("ready")
+    command = [
+        sys.executable, "-m", "server.cli", "--config", str(bed.engine.config_file()),
+        "demo", "call", "--line", "2001", "--no-agent", "--seconds", "2",
+    ]  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    await agent.call_is("ringing")
+    await agent.by("call-answer").click()
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    text = output.decode()
+    assert process.returncode == 0, text
+    assert "caller heard the agent: yes" in text, text
+    await agent.state_is("wrap_up")

@@ -195,11 +195,14 @@ async def test_take_a_waiting_call_from_the_queue_view(
     await expect(alice.by(f"queue-item-{item['id']}")).to_contain_text("pstn1")
     await alice.by(f"queue-take-{item['id']}").click()
     await alice.call_is("ringing")
-    await alice.by("call-answer").click()
+    await alice.page.keyboard.press("Alt+a")  # the keyboard shortcuts: answer ...
     await alice.call_is("connected")
     await expect(alice.by(f"queue-item-{item['id']}")).to_have_count(0)
-    await caller.hangup(call_id)
+    await alice.page.keyboard.press("Alt+h")  # ... hang up ...
+    await caller.wait_for("disconnected", call_id=call_id, timeout=10)
     await alice.state_is("wrap_up")
+    await alice.page.keyboard.press("Alt+r")  # ... and ready, ending wrap-up early
+    await alice.state_is("ready")
 
 
 async def test_the_phonebar_controls_a_desk_phone(

@@ -29,9 +29,10 @@ FLAGS = [
     "--disable-sync",
     "--no-first-run",
     "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
     "--autoplay-policy=no-user-gesture-required",
 ]
+# Grants the microphone without a prompt (without it, headless Chromium denies it).
+GRANT_MICROPHONE = "--use-fake-ui-for-media-stream"
 TIMEOUT_MS = 15_000
 
 # The numbers a PhoneBar's RTCPeerConnection reports about its audio, both ways.
@@ -107,14 +108,23 @@ async def playwright() -> AsyncIterator[Playwright]:
 
 
 async def open_phonebar(
-    driver: Playwright, url: str, account: DemoAccount, tone: float, directory: Path
+    driver: Playwright,
+    url: str,
+    account: DemoAccount,
+    tone: float,
+    directory: Path,
+    microphone: bool = True,
 ) -> BrowserAgent:
-    """A new Chromium whose microphone plays `tone`, on the PhoneBar's login screen."""
+    """A new Chromium whose microphone plays `tone`, on the PhoneBar's login screen.
+
+    With `microphone=False` the page is refused the microphone, as when an agent says no.
+    """
     wav = write_sine_wav(directory / f"mic-{tone:.0f}.wav", tone, duration_s=10, rate=16000)
+    grant = [GRANT_MICROPHONE] if microphone else []
     browser = await driver.chromium.launch(
         executable_path=CHROMIUM,
         headless=True,
-        args=[*FLAGS, f"--use-file-for-fake-audio-capture={wav}"],
+        args=[*FLAGS, *grant, f"--use-file-for-fake-audio-capture={wav}"],
     )
     context = await browser.new_context(viewport={"width": 1366, "height": 768})
     page = await context.new_page()

@@ -1,8 +1,8 @@
 """The PhoneBar's commands: its configuration, device choice, call control, the queue.
 
-Every call command goes to the call controller (server/calls/agent_calls.py), which moves
-channels through ARI; the browser's SIP stack only carries media. State comes back over the
-hub (server/hub.py). docs/phonebar.md describes the whole contract.
+Every call command goes to the call controller (server/calls/agent_calls.py, dialling.py),
+which moves channels through ARI; the browser's SIP stack only carries media. State comes back
+over the hub (server/hub.py). docs/phonebar.md describes the whole contract.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from server.api.framework import STAFF, ApiError, Caller, path_id
 from server.api.routes import api, engine_of
 from server.api.schemas import Strict
 from server.ari import AriError
-from server.calls import agent_calls
-from server.calls.agent_calls import CommandError
+from server.calls import agent_calls, dialling
+from server.calls.reach import CommandError
 from server.db import repositories as repo
 from server.db.models import AgentProfile, Service, Tenant, User
 from server.provisioning import web_endpoint_name
@@ -234,7 +234,7 @@ async def place_call(request: web.Request, *, user: Caller, body: PlaceCall) -> 
 
     async def work() -> None:
         placed.append(
-            await agent_calls.place_call(control, user.user_id, _target(body), body.service_id)
+            await dialling.place_call(control, user.user_id, _target(body), body.service_id)
         )
 
     await _run(request, work)

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.api.framework import STAFF, ApiError, Caller, path_id
 from server.api.routes import api, engine_of
 from server.api.schemas import CallbackIn, CallbackList, CallbackQuery, CallbackReply
-from server.calls import agent_calls
+from server.calls import dialling
+from server.calls.reach import CommandError
 from server.db import repositories as repo
 from server.db.models import Callback, CallbackState, Service
 
@@ -181,12 +182,12 @@ async def call_callback(request: web.Request, *, user: Caller) -> CallbackReply:
     target = {"number": callback.number}
 
     async def work() -> None:
-        await agent_calls.place_call(
+        await dialling.place_call(
             control, user.user_id, target, callback.service_id, callback_id=callback.id
         )
 
     try:
         await control.command(work)
-    except agent_calls.CommandError as exc:
+    except CommandError as exc:
         raise ApiError(exc.status, str(exc)) from exc
     return _reply(callback, names)

@@ -1,4 +1,4 @@
-"""What agents do with calls: hold, mute, DTMF, transfers, consults, conferences, dialling.
+"""What agents do with calls in progress: hold, mute, DTMF, transfers, consults, conferences.
 
 Every function runs under the controller's lock: commands through `CallControl.command`,
 event handlers from its event dispatch. The PhoneBar (or a desk phone) only carries media;
@@ -16,65 +16,43 @@ import contextlib
 import logging
 import re
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from server.ari import AriError, Event
-from server.calls.model import AgentRuntime, Call, Leg, LegRole, seconds_between
-from server.db.models import Direction
+from server.ari import AriError
+from server.calls.model import AgentRuntime, Call, Leg, LegRole
+from server.calls.reach import (
+    DIAL_TIMEOUT_S,
+    RINGBACK,
+    CommandError,
+    agent_of,
+    free_agent,
+    interaction_headers,
+    label_of,
+    new_channel,
+    occupy,
+    parse_target,
+    release_agent,
+    resolve_extension,
+    route_out,
+    stop_ringback,
+)
 from server.router import CherryPickRefused
 
 if TYPE_CHECKING:
     from server.calls.control import CallControl
 
+
 log = logging.getLogger(__name__)
-RINGBACK = "tone:ring"
-DIAL_TIMEOUT_S = 45
-DTMF = re.compile(r"^[0-9A-D*#]{1,32}$")
-NUMBER = re.compile(r"^\+?[0-9]{2,32}$")
-BUSY_CAUSES = {17}
-NO_ANSWER_CAUSES = {18, 19, 21}
-
-
-class CommandError(Exception):
-    """An agent's command cannot be done; `status` is the HTTP status to answer with."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def interaction_headers(interaction_id: int, auto_answer: bool = False) -> dict[str, str]:
-    """Channel variables of a leg we originate to an agent's device.
-
-    The header tells the PhoneBar softphone which interaction rings it (it refuses calls
-    without one); auto-answer asks the device to pick up at once (the agent placed the call).
-    """
-    variables = {
-        "PHONES_INTERACTION": str(interaction_id),
-        "PJSIP_HEADER(add,X-Phones-Interaction)": str(interaction_id),
-    }
-    if auto_answer:
-        variables["PJSIP_HEADER(add,X-Phones-Auto-Answer)"] = "yes"
-        variables["PJSIP_HEADER(add,Call-Info)"] = "<sip:phones>;answer-after=0"
-        variables["PJSIP_HEADER(add,Alert-Info)"] = "<http://phones>;info=alert-autoanswer"
-    return variables
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _new_channel(call: Call, what: str) -> str:
-    return f"phones-{call.interaction_id}-{what}-{uuid.uuid4().hex[:6]}"
+DTMF = re.compile(r"^[0-9A-D*#]{1,32}$")
 
 
-def _label(agent: AgentRuntime) -> str:
-    return agent.display_name or agent.username
-
-
-# -- finding things --
 def my_call(control: CallControl, agent_id: int, interaction_id: int) -> Call:
     """The call this agent handles (404 if it is not theirs or not live)."""
     call = control.calls.get(interaction_id)
@@ -88,48 +66,6 @@ def _connected(call: Call) -> None:
         raise CommandError(409, f"the call is {call.state}, not connected")
 
 
-def _agent(control: CallControl, agent_id: int) -> AgentRuntime:
-    agent = control.agents.get(agent_id)
-    if agent is None:
-        raise CommandError(404, "you have no agent profile")
-    return agent
-
-
-def _free_agent(control: CallControl, caller: AgentRuntime, target_id: int) -> AgentRuntime:
-    """Another agent of the caller's tenant who can take a call now."""
-    target = control.agents.get(target_id)
-    if target is None or target.tenant_id != caller.tenant_id:
-        raise CommandError(404, f"no agent {target_id}")
-    if target.user_id == caller.user_id:
-        raise CommandError(409, "you cannot call yourself")
-    if target.state in ("offline", "ringing", "busy") or target.interaction_id is not None:
-        raise CommandError(409, f"{target.username} is {target.state} and cannot take a call now")
-    if not target.reachable:
-        raise CommandError(409, f"{target.username} has no registered device")
-    return target
-
-
-async def _occupy(control: CallControl, agent: AgentRuntime, call: Call) -> None:
-    """An agent is rung outside the queue: remember where to go back to afterwards."""
-    if agent.resume_state is None:
-        agent.resume_state = agent.state if agent.state in ("ready", "not_ready") else "ready"
-        agent.resume_reason = agent.reason if agent.state == "not_ready" else None
-    agent.interaction_id = call.interaction_id
-    await control.set_agent(agent, "ringing", None, call.interaction_id)
-
-
-async def release_agent(control: CallControl, agent_id: int | None) -> None:
-    """An agent rung outside the queue is done: back to the state they were in."""
-    agent = control.agents.get(agent_id or 0)
-    if agent is None or agent.state not in ("ringing", "busy"):
-        return
-    state, reason = agent.resume_state or "ready", agent.resume_reason
-    agent.resume_state, agent.resume_reason, agent.interaction_id = None, None, None
-    await control.set_agent(agent, state, reason)
-    await control.dispatch_offers(control.make_ready(agent))
-
-
-# -- hold, mute, DTMF, hang-up --
 async def hangup(control: CallControl, agent_id: int, interaction_id: int) -> None:
     """Hang up my side: end the call, reject an offer, or leave a consult/conference."""
     call = control.calls.get(interaction_id)
@@ -192,36 +128,6 @@ async def dtmf(control: CallControl, agent_id: int, interaction_id: int, digits:
     await control.history.event(call, "dtmf", _now(), agent_id=agent_id, digits=digits)
 
 
-# -- transfers and consults --
-def parse_target(to: dict[str, Any]) -> tuple[str, Any]:
-    """("agent", id) | ("service", id) | ("number", str) | ("extension", str) from a body."""
-    kinds = [k for k in ("agent_id", "service_id", "number", "extension") if to.get(k) is not None]
-    if len(kinds) != 1:
-        raise CommandError(400, "give exactly one of agent_id, service_id, number, extension")
-    kind = kinds[0]
-    value = to[kind]
-    if kind == "number" and not NUMBER.match(str(value)):
-        raise CommandError(400, "number must be 2-32 digits with an optional leading +")
-    return kind.removesuffix("_id"), value
-
-
-def _resolve_extension(control: CallControl, caller: AgentRuntime, extension: str) -> int:
-    for agent in control.agents.values():
-        if agent.tenant_id == caller.tenant_id and agent.extension == extension:
-            return agent.user_id
-    raise CommandError(404, f"no agent has extension {extension}")
-
-
-def _route_out(control: CallControl, agent: AgentRuntime, number: str) -> tuple[str, str]:
-    """(endpoint, caller id) to reach a number through the tenant's trunk."""
-    if not agent.can_dial_out:
-        raise CommandError(403, "you are not permitted to call external numbers")
-    route = control.outbound.get(agent.tenant_id)
-    if route is None:
-        raise CommandError(409, "this tenant has no trunk for outbound calls")
-    return f"PJSIP/{number}@{route.endpoint}", route.caller_id
-
-
 async def transfer(
     control: CallControl, agent_id: int, interaction_id: int, to: dict[str, Any]
 ) -> None:
@@ -230,15 +136,15 @@ async def transfer(
     _connected(call)
     if call.consult_leg() is not None or call.legs:
         raise CommandError(409, "finish the consultation or conference first")
-    agent = _agent(control, agent_id)
+    agent = agent_of(control, agent_id)
     kind, value = parse_target(to)
     if kind == "extension":
-        kind, value = "agent", _resolve_extension(control, agent, str(value))
-    target_agent = _free_agent(control, agent, int(value)) if kind == "agent" else None
+        kind, value = "agent", resolve_extension(control, agent, str(value))
+    target_agent = free_agent(control, agent, int(value)) if kind == "agent" else None
     service = control.services.get(int(value)) if kind == "service" else None
     if kind == "service" and (service is None or service.tenant_id != agent.tenant_id):
         raise CommandError(404, f"no service {value}")
-    dial = _route_out(control, agent, str(value)) if kind == "number" else None
+    dial = route_out(control, agent, str(value)) if kind == "number" else None
     if call.direction == "internal":
         raise CommandError(409, "a call between agents cannot be transferred")
     await control.history.event(
@@ -280,14 +186,14 @@ async def _ring_leg(
     caller_id: str,
     agent: AgentRuntime | None,
 ) -> Leg:
-    channel = _new_channel(call, role)
+    channel = new_channel(call, role)
     leg = Leg(
         channel, "agent" if agent else "external", role, label, agent.user_id if agent else None
     )
     call.legs[channel] = leg
     control.by_channel[channel] = call
     if agent is not None:
-        await _occupy(control, agent, call)
+        await occupy(control, agent, call)
     variables = interaction_headers(call.interaction_id) if agent is not None else {}
     try:
         await control.ari.originate(
@@ -315,18 +221,18 @@ async def consult(
         raise CommandError(409, "a consultation is already in progress")
     if call.direction == "internal":
         raise CommandError(409, "a call between agents cannot be transferred")
-    agent = _agent(control, agent_id)
+    agent = agent_of(control, agent_id)
     kind, value = parse_target(to)
     if kind == "extension":
-        kind, value = "agent", _resolve_extension(control, agent, str(value))
+        kind, value = "agent", resolve_extension(control, agent, str(value))
     if kind == "service":
         raise CommandError(400, "consult an agent or a number (a service takes a blind transfer)")
     if kind == "agent":
-        target = _free_agent(control, agent, int(value))
-        endpoint, label, caller_id = f"PJSIP/{target.endpoint}", _label(target), _label(agent)
+        target = free_agent(control, agent, int(value))
+        endpoint, label, caller_id = f"PJSIP/{target.endpoint}", label_of(target), label_of(agent)
     else:
         target = None
-        endpoint, caller_id = _route_out(control, agent, str(value))
+        endpoint, caller_id = route_out(control, agent, str(value))
         label = str(value)
     if not call.held:
         await _set_hold(control, call, True)
@@ -337,12 +243,6 @@ async def consult(
     await _ring_leg(
         control, call, "consult", endpoint, label, f'"{caller_id}" <{call.ani}>', target
     )
-
-
-async def _stop_ringback(control: CallControl, call: Call) -> None:
-    if call.ringback:
-        await control.ari.stop_playback(call.ringback)
-        call.ringback = None
 
 
 def _consulting(control: CallControl, agent_id: int, interaction_id: int) -> tuple[Call, Leg]:
@@ -358,7 +258,7 @@ async def consult_complete(control: CallControl, agent_id: int, interaction_id: 
     call, leg = _consulting(control, agent_id, interaction_id)
     if leg.state == "ringing":
         raise CommandError(409, "the consulted party has not answered yet")
-    agent = _agent(control, agent_id)
+    agent = agent_of(control, agent_id)
     await _close_consult_bridge(control, call)
     assert call.bridge_id is not None
     with contextlib.suppress(AriError):
@@ -444,12 +344,12 @@ async def _drop_leg(control: CallControl, call: Call, leg: Leg) -> None:
     await control.ari.hangup(leg.channel)
     await release_agent(control, leg.agent_id)
     if leg.role == "consult":
-        await _stop_ringback(control, call)
+        await stop_ringback(control, call)
         await _close_consult_bridge(control, call)
 
 
 async def _close_consult_bridge(control: CallControl, call: Call) -> None:
-    await _stop_ringback(control, call)
+    await stop_ringback(control, call)
     if call.consult_bridge:
         await control.ari.destroy_bridge(call.consult_bridge)
         call.consult_bridge = None
@@ -460,15 +360,8 @@ async def _back_to_customer(control: CallControl, call: Call) -> None:
         await _set_hold(control, call, False)
 
 
-# -- legs answering and going away --
 async def leg_answered(control: CallControl, call: Call, role: str, channel_id: str) -> None:
     """A channel we originated for this call answered and entered Stasis."""
-    if role == "own_leg" and channel_id == call.agent_channel and call.state == "dialing":
-        await _own_leg_up(control, call)
-        return
-    if role == "far_leg" and channel_id == call.caller_channel and call.state == "dialing":
-        await _far_leg_up(control, call)
-        return
     leg = call.legs.get(channel_id)
     if role != "leg" or leg is None or leg.state != "ringing":
         await control.ari.hangup(channel_id)
@@ -478,7 +371,7 @@ async def leg_answered(control: CallControl, call: Call, role: str, channel_id: 
     if agent is not None:
         await control.set_agent(agent, "busy", None, call.interaction_id)
     if leg.role == "consult":
-        await _stop_ringback(control, call)
+        await stop_ringback(control, call)
         assert call.agent_channel is not None
         bridge = f"phones-{call.interaction_id}-c"
         await control.ari.create_bridge(bridge, f"consult-{call.interaction_id}")
@@ -524,19 +417,14 @@ async def leg_gone(control: CallControl, call: Call, channel_id: str, cause: int
 
 
 async def main_leg_gone(control: CallControl, call: Call, channel_id: str, cause: int) -> None:
-    """The agent's own leg or the far leg of a placed call ended, or the agent left a conference."""
-    if call.state == "dialing":
-        side = "agent" if channel_id == call.agent_channel else "far"
-        reason = "cancelled" if side == "agent" else _unanswered(cause)
-        await control.finish(call, side, reason, cause)
-        return
-    # The handling agent left a conference: the others go on without them.
+    """The handling agent left a conference: the others go on without them."""
+    del channel_id
     agent = control.agents.get(call.agent_id or 0)
     call.agent_channel = None
     parties = [leg for leg in call.legs.values() if leg.role == "party"]
     promoted = next((leg for leg in parties if leg.agent_id is not None), None)
     if agent is not None:
-        await control.history.event(call, "party_left", _now(), party=_label(agent), cause=cause)
+        await control.history.event(call, "party_left", _now(), party=label_of(agent), cause=cause)
         call.agent_id = None
         await control.start_wrap_up(agent, call)
     if promoted is not None:
@@ -550,218 +438,9 @@ async def main_leg_gone(control: CallControl, call: Call, channel_id: str, cause
         )
 
 
-def _unanswered(cause: int) -> str:
-    if cause in BUSY_CAUSES:
-        return "busy"
-    if cause in NO_ANSWER_CAUSES:
-        return "no_answer"
-    return "failed"
-
-
-# -- calls agents place --
-async def place_call(
-    control: CallControl,
-    agent_id: int,
-    to: dict[str, Any],
-    service_id: int | None = None,
-    callback_id: int | None = None,
-) -> int:
-    """Call a number through the trunk, or another agent; ring my device first."""
-    agent = _agent(control, agent_id)
-    if agent.state == "offline":
-        raise CommandError(409, "you are offline: log in (ready or not ready) first")
-    if agent.state not in ("ready", "not_ready", "wrap_up") or agent.interaction_id is not None:
-        raise CommandError(409, f"you are {agent.state}: finish the current contact first")
-    if not agent.reachable:
-        raise CommandError(409, "your device is not registered")
-    return await _start_placed_call(control, agent, to, service_id, callback_id, None)
-
-
-async def _start_placed_call(
-    control: CallControl,
-    agent: AgentRuntime,
-    to: dict[str, Any],
-    service_id: int | None,
-    callback_id: int | None,
-    own_channel: Event | None,
-) -> int:
-    kind, value = parse_target(to)
-    if kind == "extension":
-        kind, value = "agent", _resolve_extension(control, agent, str(value))
-    if kind == "service":
-        raise CommandError(400, "call a number or an agent")
-    callee = _free_agent(control, agent, int(value)) if kind == "agent" else None
-    direction: Direction
-    if callee is not None:
-        endpoint, caller_id = f"PJSIP/{callee.endpoint}", agent.extension or agent.sip_username
-        dnis, direction = callee.extension or callee.username, "internal"
-    else:
-        endpoint, caller_id = _route_out(control, agent, str(value))
-        dnis, direction = str(value), "outbound"
-
-    service = control.services.get(service_id or 0)
-    if service is None or service.tenant_id != agent.tenant_id:
-        service = next(
-            (
-                s
-                for s in sorted(control.services.values(), key=lambda s: s.id)
-                if s.tenant_id == agent.tenant_id and s.can_serve(agent.skills)
-            ),
-            None,
-        )
-    at = _now()
-    far_channel = f"phones-far-{uuid.uuid4().hex[:12]}"
-    interaction_id = await control.history.create_interaction(
-        tenant_id=agent.tenant_id,
-        ani=caller_id,
-        dnis=dnis,
-        line_id=None,
-        service_id=service.id if service else None,
-        channel_id=far_channel,
-        at=at,
-        direction=direction,
-        agent_id=agent.user_id,
-    )
-    call = Call(
-        interaction_id,
-        agent.tenant_id,
-        service.id if service else None,
-        far_channel,
-        dnis,
-        dnis,
-        at,
-        time.monotonic(),
-        state="dialing",
-        agent_id=agent.user_id,
-        direction=direction,
-        name=_label(callee) if callee else "",
-        agent_label=_label(agent),
-        callee_id=callee.user_id if callee else None,
-        target=endpoint,
-    )
-    call.agent_channel = own_channel["id"] if own_channel else _new_channel(call, "own")
-    control.track(call)
-    await _occupy(control, agent, call)
-    await control.set_agent(agent, "busy", None, interaction_id)
-    data: dict[str, Any] = {"to": dnis, "direction": direction}
-    if callback_id is not None:
-        data["callback_id"] = callback_id
-    await control.history.event(call, "dialing", at, agent_id=agent.user_id, **data)
-    if callee is not None:
-        await _occupy(control, callee, call)
-    if own_channel is not None:  # dialled on the agent's phone: ring the far side now
-        await control.ari.request("POST", f"channels/{call.agent_channel}/ring")
-        await _dial_far(control, call, caller_id)
-        return interaction_id
-    try:
-        await control.ari.originate(
-            f"PJSIP/{agent.endpoint}",
-            app_args=f"own_leg,{interaction_id}",
-            caller_id=f'"{call.name or dnis}" <{dnis}>',
-            timeout_s=DIAL_TIMEOUT_S,
-            channel_id=call.agent_channel,
-            variables=interaction_headers(interaction_id, auto_answer=True),
-        )
-    except AriError as exc:
-        await control.finish(call, "agent", "failed", 0)
-        raise CommandError(409, f"your device could not be rung: {exc}") from exc
-    return interaction_id
-
-
-async def _own_leg_up(control: CallControl, call: Call) -> None:
-    assert call.agent_channel is not None
-    bridge = f"phones-{call.interaction_id}"
-    await control.ari.create_bridge(bridge, f"interaction-{call.interaction_id}")
-    call.bridge_id = bridge
-    await control.ari.add_to_bridge(bridge, call.agent_channel)
-    with contextlib.suppress(AriError):
-        call.ringback = (await control.ari.play_to_bridge(bridge, RINGBACK))["id"]
-    route = control.outbound.get(call.tenant_id)
-    caller_id = call.ani if call.direction == "internal" or route is None else route.caller_id
-    await _dial_far(control, call, caller_id)
-
-
-async def _dial_far(control: CallControl, call: Call, caller_id: str) -> None:
-    variables = interaction_headers(call.interaction_id) if call.direction == "internal" else {}
-    label = call.agent_label if call.direction == "internal" else caller_id
-    try:
-        await control.ari.originate(
-            call.target,
-            app_args=f"far_leg,{call.interaction_id}",
-            caller_id=f'"{label}" <{caller_id}>',
-            timeout_s=DIAL_TIMEOUT_S,
-            channel_id=call.caller_channel,
-            variables=variables,
-        )
-    except AriError as exc:
-        log.info("dialling %s failed: %s", call.target, exc)
-        await control.finish(call, "far", "failed", 0)
-
-
-async def _far_leg_up(control: CallControl, call: Call) -> None:
-    assert call.agent_channel is not None
-    if call.bridge_id is None:  # the agent dialled on their phone, which is still ringing
-        await control.ari.answer(call.agent_channel)
-        bridge = f"phones-{call.interaction_id}"
-        await control.ari.create_bridge(bridge, f"interaction-{call.interaction_id}")
-        call.bridge_id = bridge
-        await control.ari.add_to_bridge(bridge, call.agent_channel, call.caller_channel)
-    else:
-        await _stop_ringback(control, call)
-        await control.ari.add_to_bridge(call.bridge_id, call.caller_channel)
-    call.state = "connected"
-    at = _now()
-    call.answered_at = at
-    callee = control.agents.get(call.callee_id or 0)
-    if callee is not None:
-        await control.set_agent(callee, "busy", None, call.interaction_id)
-    await control.history.answered(call, at, seconds_between(call.created_at, at))
-
-
-async def finish_placed(
-    control: CallControl, call: Call, side: str, reason: str, cause: int, at: datetime
-) -> None:
-    """Record the end of a call an agent placed and free whoever took part."""
-    await _stop_ringback(control, call)
-    was_connected = call.state == "connected"
-    call.state = "ended"
-    await control.history.ended(call, at, reason, side, cause)
-    await release_agent(control, call.callee_id)
-    agent = control.agents.get(call.agent_id or 0)
-    if agent is None:
-        return
-    if was_connected and call.direction == "outbound":
-        await control.start_wrap_up(agent, call)
-    else:
-        await release_agent(control, agent.user_id)
-
-
-async def device_dialled(control: CallControl, channel: Event, exten: str) -> None:
-    """An agent dialled on their SIP phone: an agent's extension, or a number if permitted."""
-    endpoint = str(channel.get("name", "")).removeprefix("PJSIP/").rsplit("-", 1)[0]
-    agent = control.by_endpoint.get(endpoint)
-    refusal = "congestion"
-    try:
-        if agent is None:
-            raise CommandError(404, f"{endpoint} is not an agent")
-        if agent.state not in ("ready", "not_ready", "wrap_up") or agent.interaction_id:
-            raise CommandError(409, f"{agent.username} is {agent.state}")
-        to: dict[str, Any] = {"number": exten}
-        if any(
-            a.extension == exten and a.tenant_id == agent.tenant_id for a in control.agents.values()
-        ):
-            to = {"extension": exten}
-        await _start_placed_call(control, agent, to, None, None, channel)
-    except CommandError as exc:
-        log.info("agent dialling %s from %s refused: %s", exten, endpoint, exc)
-        refusal = "busy" if exc.status == 409 else "congestion"
-        await control.ari.hangup(channel["id"], refusal)
-
-
-# -- the queue --
 async def take(control: CallControl, agent_id: int, interaction_id: int) -> None:
     """Cherry-pick: I take this waiting call now, ahead of the router's order."""
-    agent = _agent(control, agent_id)
+    agent = agent_of(control, agent_id)
     if agent.state not in ("ready", "not_ready") or agent.interaction_id is not None:
         raise CommandError(409, f"you are {agent.state}: finish the current contact first")
     if not agent.reachable:
@@ -790,8 +469,3 @@ async def start_recording(control: CallControl, call: Call) -> None:
         return
     call.recording = True
     await control.history.event(call, "recording_started", _now(), name=name)
-
-
-def waited(call: Call) -> float:
-    """Seconds since the call arrived."""
-    return seconds_between(call.created_at, _now())

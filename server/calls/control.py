@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from server.ari import AriClient, AriError, Event, parse_ari_time
-from server.calls import agent_calls
+from server.calls import agent_calls, dialling
 from server.calls.agent_state import AgentState, StateRequest, check_request
 from server.calls.history import History, LineTarget
 from server.calls.model import (
@@ -29,6 +29,7 @@ from server.calls.model import (
     is_open,
     seconds_between,
 )
+from server.calls.reach import interaction_headers, release_agent
 from server.router import Interaction, Offer, Router, Service
 
 log = logging.getLogger(__name__)
@@ -222,10 +223,12 @@ class CallControl:
             call = self.calls.get(int(args[1]))
             if call is None:
                 await self.ari.hangup(channel["id"])
-            else:
+            elif role == "leg":
                 await agent_calls.leg_answered(self, call, role, channel["id"])
+            else:
+                await dialling.leg_answered(self, call, role, channel["id"])
         elif role == "agent":
-            await agent_calls.device_dialled(self, channel, args[1] if len(args) > 1 else "")
+            await dialling.device_dialled(self, channel, args[1] if len(args) > 1 else "")
         else:
             await self.ari.hangup(channel["id"])
 
@@ -266,6 +269,9 @@ class CallControl:
             created,
             time.monotonic() - seconds_between(created, now),
         )
+        # The caller's name as the network gave it (SIP display name), for the agent's ring.
+        name = str(channel.get("caller", {}).get("name", ""))
+        call.name = "" if name == ani else name
         self.track(call)
         await self._queue(call, service)
 
@@ -340,7 +346,7 @@ class CallControl:
                 caller_id=f'"{call.ani}" <{call.ani}>',
                 timeout_s=service.offer_timeout_s,
                 channel_id=call.agent_channel,
-                variables=agent_calls.interaction_headers(call.interaction_id),
+                variables=interaction_headers(call.interaction_id),
             )
         except AriError as exc:
             log.warning("offer of %s to %s failed: %s", call.interaction_id, agent.username, exc)
@@ -417,9 +423,10 @@ class CallControl:
         if channel_id in call.legs:
             await agent_calls.leg_gone(self, call, channel_id, cause)
             return
-        if call.state == "dialing" or (
-            channel_id == call.agent_channel and call.state == "connected" and call.legs
-        ):
+        if call.state == "dialing":
+            await dialling.leg_gone_while_dialing(self, call, channel_id, cause)
+            return
+        if channel_id == call.agent_channel and call.state == "connected" and call.legs:
             await agent_calls.main_leg_gone(self, call, channel_id, cause)
             return
         if channel_id == call.agent_channel and call.state == "offered":
@@ -453,9 +460,9 @@ class CallControl:
         at = at or _now()
         agent = self.agents.get(call.agent_id or 0)
         for leg in list(call.legs.values()):
-            await agent_calls.release_agent(self, leg.agent_id)
+            await release_agent(self, leg.agent_id)
         if call.direction != "inbound":
-            await agent_calls.finish_placed(self, call, side, reason, cause, at)
+            await dialling.finish_placed(self, call, side, reason, cause, at)
             return
         if call.state in ("queued", "offered"):
             was_offered = call.state == "offered"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
@@ -186,21 +187,31 @@ class Call:
         return next((leg for leg in self.legs.values() if leg.role == "consult"), None)
 
 
-def is_open(hours: dict[str, Any] | None, now: datetime) -> bool:
-    """Whether a weekly schedule {"tz": ..., "mon": [["09:00","18:00"]], ...} is open now.
+OpeningState = Literal["open", "closed", "holiday"]
 
-    No schedule means always open. `holidays` (ISO dates) are closed all day.
+
+def opening_state(hours: Mapping[str, Any] | None, now: datetime) -> OpeningState:
+    """Where a weekly schedule {"tz": ..., "mon": [["09:00","18:00"]], ...} stands now.
+
+    The product's one schedule evaluator: services' opening hours and the IVR's business-hours
+    node both use it. No schedule means always open. `holidays` (ISO dates in the schedule's
+    time zone) are "holiday" all day, whatever the weekly ranges say.
     """
     if not hours:
-        return True
+        return "open"
     zone = ZoneInfo(str(hours.get("tz", "UTC")))
     local = now.astimezone(zone)
     if local.date().isoformat() in hours.get("holidays", []):
-        return False
+        return "holiday"
     for start, end in hours.get(_DAYS[local.weekday()], []):
         if _parse(start) <= local.time() < _parse(end):
-            return True
-    return False
+            return "open"
+    return "closed"
+
+
+def is_open(hours: Mapping[str, Any] | None, now: datetime) -> bool:
+    """Whether a weekly schedule is open now (a holiday is closed); see `opening_state`."""
+    return opening_state(hours, now) == "open"
 
 
 def _parse(text: str) -> time:

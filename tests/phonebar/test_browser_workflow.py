@@ -241,7 +241,7 @@ async def test_hub_drop_resyncs_the_whole_state(
     bed.engine.kill()  # the hub goes away mid-call; Asterisk keeps the call
     await expect(alice.by("hub-status")).to_have_attribute("data-connected", "false")
     await bed.engine.start()
-    await expect(alice.by("hub-status")).to_have_attribute("data-connected", "true", timeout=20_000)
+    await expect(alice.by("hub-status")).to_have_attribute("data-connected", "true", timeout=40_000)
     await alice.call_is("connected")
     assert await alice.by("call-panel").get_attribute("data-interaction") == str(interaction)
     await alice.by("call-hangup").click()

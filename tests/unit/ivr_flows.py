@@ -125,3 +125,19 @@ def edited(changes: dict[str, Any]) -> Flow:
         else:
             document["nodes"][node_id] = node
     return parse_flow(document)
+
+
+# Sub-flow 40 of CONTEXT: asks for an order number, then returns.
+SUB = flow(
+    {
+        "start": {"type": "start", "next": "ask"},
+        "ask": {
+            "type": "collect",
+            "prompt": say("Numero ordine?", "Order number?"),
+            "into": "order",
+            "next": "back",
+        },
+        "back": {"type": "return"},
+    },
+    kind="subflow",
+)

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Table, bindparam
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server.calls.agent_state import AgentState
 from server.calls.model import AgentRuntime, Call
@@ -67,6 +67,11 @@ class History:
         self._queued = 0
         self._committed = 0
         self._writer: asyncio.Task[None] | None = None
+        # The batch writer uses the engine directly (no ORM session on the hot path) and
+        # reuses its statements, so SQLAlchemy does not rebuild them for every batch.
+        self._engine: AsyncEngine = sessions.kw["bind"]
+        self._updates: dict[tuple[str, ...], Any] = {}
+        self._presence: Any = None
 
     # -- lifecycle --
     def start(self) -> None:
@@ -134,14 +139,17 @@ class History:
             return
         # Core statements on the tables, not the ORM: this is the hot path, and the ORM's
         # bulk machinery cost more CPU than the database itself (bench/routed_calls.py).
-        async with self.sessions() as session, session.begin():
-            conn = await session.connection()
+        async with self._engine.begin() as conn:
             if batch.events:
                 await conn.execute(EVENTS.insert(), batch.events)
+            # One executemany per set of changed columns: statements are built once and reused.
+            by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
             for interaction_id, fields in batch.changes.items():
-                await conn.execute(
-                    INTERACTIONS.update().where(INTERACTIONS.c.id == interaction_id), fields
+                by_columns.setdefault(tuple(sorted(fields)), []).append(
+                    {**fields, "_id": interaction_id}
                 )
+            for columns, rows in by_columns.items():
+                await conn.execute(self._update_statement(columns), rows)
             if batch.agent_states:
                 await conn.execute(AGENT_STATES.insert(), batch.agent_states)
                 latest = {row["agent_id"]: row for row in batch.agent_states}
@@ -155,7 +163,16 @@ class History:
                     }
                     for r in latest.values()
                 ]
-                await conn.execute(repo.presence_upsert(conn.dialect.name), presence)
+                if self._presence is None:
+                    self._presence = repo.presence_upsert(conn.dialect.name)
+                await conn.execute(self._presence, presence)
+
+    def _update_statement(self, columns: tuple[str, ...]) -> Any:
+        statement = self._updates.get(columns)
+        if statement is None:
+            statement = INTERACTIONS.update().where(INTERACTIONS.c.id == bindparam("_id"))
+            self._updates[columns] = statement
+        return statement
 
     # -- reads --
     async def open_interactions(self) -> list[Interaction]:

@@ -22,8 +22,16 @@ log = logging.getLogger(__name__)
 
 async def reconcile(control: CallControl, ari: AriClient) -> None:
     """Adopt live calls, close dead ones, refresh agents' reachability."""
+    # RESTResponse: the answers to our requests over the same socket pass the filter too.
     await ari.set_event_filter(
-        ["StasisStart", "StasisEnd", "ChannelDestroyed", "PlaybackFinished", "EndpointStateChange"]
+        [
+            "StasisStart",
+            "StasisEnd",
+            "ChannelDestroyed",
+            "PlaybackFinished",
+            "EndpointStateChange",
+            "RESTResponse",
+        ]
     )
     await ari.request(
         "POST", f"applications/{ari.app}/subscription", params={"eventSource": "endpoint:PJSIP"}

@@ -19,15 +19,25 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from server.calls.views import History, agent_view, directory, waiting_by_service
+from server.calls.model import AgentRuntime
+from server.calls.views import (
+    History,
+    directory,
+    directory_entry,
+    own_view,
+    queue_view,
+    served_services,
+    services_view,
+    waiting_by_service,
+)
 
 if TYPE_CHECKING:
     from server.calls.control import CallControl
 
 log = logging.getLogger(__name__)
 AUTH_TIMEOUT_S = 10
-# The agents directory (every colleague's state) is sent at most this often per tenant.
-DIRECTORY_INTERVAL_S = 1.0
+# Changes to the agents directory (every colleague's state) go out at most this often.
+DIRECTORY_INTERVAL_S = 0.5
 CLOSE_UNAUTHORIZED = 4401
 HISTORY_ROWS = 5
 
@@ -47,9 +57,46 @@ class _Agent:
 
 @dataclass
 class _Directory:
-    last: str = ""
+    # The JSON of each agent's entry as last sent, to send only what changed.
+    last: dict[int, str] = field(default_factory=dict)
     sent_at: float = 0.0
     timer: asyncio.TimerHandle | None = None
+
+
+class _SharedParts:
+    """The pieces of views that many agents share, each built once per publish."""
+
+    def __init__(
+        self, control: CallControl, waiting: dict[int, list[dict[str, Any]]], now: str
+    ) -> None:
+        self.control, self.waiting, self.now = control, waiting, now
+        self._served: dict[tuple[int, frozenset[tuple[str, int]]], tuple[int, ...]] = {}
+        self._queues: dict[tuple[int, ...], str] = {}
+        self._services: dict[int, str] = {}
+
+    def queue(self, agent: AgentRuntime) -> str:
+        key = (agent.tenant_id, frozenset(agent.skills.items()))
+        served = self._served.get(key)
+        if served is None:
+            served = self._served[key] = served_services(self.control, agent)
+        text = self._queues.get(served)
+        if text is None:
+            text = self._queues[served] = _dumps(queue_view(served, self.waiting))
+        return text
+
+    def services(self, tenant_id: int) -> str:
+        text = self._services.get(tenant_id)
+        if text is None:
+            text = self._services[tenant_id] = _dumps(services_view(self.control, tenant_id))
+        return text
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _directory_message(rows: list[dict[str, Any]], full: bool) -> str:
+    return f'{{"type":"agents","full":{"true" if full else "false"},"agents":{_dumps(rows)}}}'
 
 
 class Hub:
@@ -88,49 +135,50 @@ class Hub:
         task.add_done_callback(self._tasks.discard)
 
     async def flush(self) -> None:
-        """Send every connected agent its view if it changed, and changed directories."""
+        """Send every connected agent its view if it changed, and directory changes."""
         self._flush_scheduled = False
-        now = _iso_now()
-        waiting = waiting_by_service(self.control)
+        parts = _SharedParts(self.control, waiting_by_service(self.control), _iso_now())
         tenants: set[int] = set()
         for user_id, entry in list(self.agents.items()):
             if entry.sockets:
                 tenants.add(entry.tenant_id)
-                await self._send_view(user_id, entry, now, waiting)
+                await self._send_view(user_id, entry, parts)
         for tenant_id in tenants:
             await self._send_directory(tenant_id)
 
     async def _send_view(
-        self,
-        user_id: int,
-        entry: _Agent,
-        now: str,
-        waiting: dict[int, list[dict[str, Any]]] | None = None,
-        force: bool = False,
+        self, user_id: int, entry: _Agent, parts: _SharedParts | None = None, force: bool = False
     ) -> None:
         agent = self.control.agents.get(user_id)
         if agent is None:
             return
-        view = agent_view(self.control, agent, self._history, waiting)
-        call = view["call"]
+        if parts is None:
+            parts = _SharedParts(self.control, waiting_by_service(self.control), _iso_now())
+        own = own_view(self.control, agent, self._history)
+        call = own["call"]
         if call is not None and call["interaction_id"] not in self._history:
             self._want_history(agent.tenant_id, call["interaction_id"], call["ani"])
-        body = json.dumps(view, separators=(",", ":"))
+        # Only this agent's part is built per agent; the queue and the services are built
+        # once per publish for everyone who shares them.
+        body = (
+            _dumps(own)[:-1]
+            + f',"queue":{parts.queue(agent)},"services":{parts.services(agent.tenant_id)}}}'
+        )
         if body == entry.last and not force:
             return
         entry.last = body
         self.seq += 1
-        message = f'{{"type":"view","seq":{self.seq},"now":"{now}","view":{body}}}'
+        message = f'{{"type":"view","seq":{self.seq},"now":"{parts.now}","view":{body}}}'
         await _send(entry.sockets, message)
 
     async def _send_directory(self, tenant_id: int, to: _Agent | None = None) -> None:
+        # A new socket gets the whole directory; then everyone gets the entries that
+        # changed, at most every DIRECTORY_INTERVAL_S (a colleague's state is not urgent,
+        # and 500 agents x 500 sockets of whole directories would be megabytes a second).
         state = self.directories.setdefault(tenant_id, _Directory())
-        body = json.dumps(directory(self.control, tenant_id), separators=(",", ":"))
-        message = f'{{"type":"agents","agents":{body}}}'
-        if to is not None:  # a new socket gets it at once
-            await _send(to.sockets, message)
-            return
-        if body == state.last:
+        if to is not None:
+            rows = directory(self.control, tenant_id)
+            await _send(to.sockets, _directory_message(rows, full=True))
             return
         loop = asyncio.get_running_loop()
         wait = state.sent_at + DIRECTORY_INTERVAL_S - loop.time()
@@ -138,7 +186,24 @@ class Hub:
             if state.timer is None:
                 state.timer = loop.call_later(wait, self._directory_due, tenant_id)
             return
-        state.last, state.sent_at = body, loop.time()
+        changed = []
+        current: dict[int, str] = {}
+        for agent in self.control.agents.values():
+            if agent.tenant_id != tenant_id:
+                continue
+            entry_json = _dumps(directory_entry(agent))
+            current[agent.user_id] = entry_json
+            if state.last.get(agent.user_id) != entry_json:
+                changed.append(entry_json)
+        gone = [user_id for user_id in state.last if user_id not in current]
+        state.last = current
+        if not changed and not gone:
+            return
+        state.sent_at = loop.time()
+        message = (
+            f'{{"type":"agents","full":false,"agents":[{",".join(changed)}],'
+            f'"removed":{_dumps(gone)}}}'
+        )
         for entry in list(self.agents.values()):
             if entry.tenant_id == tenant_id and entry.sockets:
                 await _send(entry.sockets, message)
@@ -173,7 +238,9 @@ class Hub:
     # -- sockets --
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """The hub's WebSocket endpoint: authenticate, then send views until closed."""
-        ws = web.WebSocketResponse(heartbeat=20)
+        # No permessage-deflate: views are small and compressing each one for hundreds of
+        # sockets cost more CPU than the bytes are worth on a LAN (bench/hub.py).
+        ws = web.WebSocketResponse(heartbeat=20, compress=False)
         await ws.prepare(request)
         user = await self._authenticate(ws)
         if user is None:
@@ -185,7 +252,7 @@ class Hub:
             entry.grace = None
         entry.sockets.add(ws)
         try:
-            await self._send_view(user_id, entry, _iso_now(), force=True)
+            await self._send_view(user_id, entry, force=True)
             await self._send_directory(tenant_id, to=entry)
             async for message in ws:
                 if message.type != WSMsgType.TEXT:

@@ -436,10 +436,16 @@ class CallControl:
         side = "caller" if channel_id == call.caller_channel else "agent"
         if call.state == "closing":
             side = "system"  # our fallback announcement ended the call
-        await self.finish(call, side, "hangup", cause)
+        await self.finish(call, side, "hangup", cause, gone=channel_id)
 
     async def finish(
-        self, call: Call, side: str, reason: str, cause: int = 16, at: datetime | None = None
+        self,
+        call: Call,
+        side: str,
+        reason: str,
+        cause: int = 16,
+        at: datetime | None = None,
+        gone: str | None = None,
     ) -> None:
         """End a call: hang up what is left, record how it ended, release the agent.
 
@@ -453,7 +459,8 @@ class CallControl:
         for channel in (call.caller_channel, call.agent_channel, *call.legs):
             if channel:
                 self.by_channel.pop(channel, None)
-                await self.ari.hangup(channel)
+                if channel != gone:  # the channel whose end brought us here is gone already
+                    await self.ari.hangup(channel)
         for bridge in (call.bridge_id, call.consult_bridge):
             if bridge:
                 await self.ari.destroy_bridge(bridge)

@@ -39,23 +39,12 @@ def waiting_by_service(control: CallControl) -> dict[int, list[dict[str, Any]]]:
     return waiting
 
 
-def agent_view(
-    control: CallControl,
-    agent: AgentRuntime,
-    history: dict[int, History] | None = None,
-    waiting: dict[int, list[dict[str, Any]]] | None = None,
+def own_view(
+    control: CallControl, agent: AgentRuntime, history: dict[int, History] | None = None
 ) -> dict[str, Any]:
-    """One agent's view (without the clock, which the hub adds per message).
-
-    The tenant's agents directory is not part of it: it changes with every colleague's
-    state, so the hub sends it on its own, at most once a second (`directory`).
-    """
-    services = [s for s in control.services.values() if s.tenant_id == agent.tenant_id]
-    names = {s.id: s.name for s in services}
+    """The part of a view only this agent has: their state, their call, their wrap-up."""
+    names = {s.id: s.name for s in control.services.values() if s.tenant_id == agent.tenant_id}
     call = control.calls.get(agent.interaction_id or 0)
-    waiting = waiting_by_service(control) if waiting is None else waiting
-    queue = [item for s in services if s.can_serve(agent.skills) for item in waiting.get(s.id, [])]
-    queue.sort(key=lambda item: str(item["since"]))
     return {
         "agent": {
             "state": agent.state,
@@ -66,21 +55,69 @@ def agent_view(
         },
         "call": _call_view(call, agent, names, history or {}) if call is not None else None,
         "wrap_up": _wrap_up_view(control, agent),
-        "queue": queue,
-        "services": [{"id": s.id, "name": s.name} for s in sorted(services, key=lambda s: s.name)],
+    }
+
+
+def served_services(control: CallControl, agent: AgentRuntime) -> tuple[int, ...]:
+    """The ids of the services of the agent's tenant whose skills the agent meets."""
+    return tuple(
+        sorted(
+            s.id
+            for s in control.services.values()
+            if s.tenant_id == agent.tenant_id and s.can_serve(agent.skills)
+        )
+    )
+
+
+def queue_view(
+    served: tuple[int, ...], waiting: dict[int, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """The calls waiting in these services, oldest first (shared by agents who serve them)."""
+    queue = [item for service_id in served for item in waiting.get(service_id, [])]
+    queue.sort(key=lambda item: str(item["since"]))
+    return queue
+
+
+def services_view(control: CallControl, tenant_id: int) -> list[dict[str, Any]]:
+    """The tenant's services, by name (for transfers)."""
+    services = [s for s in control.services.values() if s.tenant_id == tenant_id]
+    return [{"id": s.id, "name": s.name} for s in sorted(services, key=lambda s: s.name)]
+
+
+def agent_view(
+    control: CallControl,
+    agent: AgentRuntime,
+    history: dict[int, History] | None = None,
+    waiting: dict[int, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """One agent's whole view (the hub assembles the same parts with shared pieces cached).
+
+    The tenant's agents directory is not part of it: it changes with every colleague's
+    state, so the hub sends it on its own (`directory`), as changes.
+    """
+    waiting = waiting_by_service(control) if waiting is None else waiting
+    return {
+        **own_view(control, agent, history),
+        "queue": queue_view(served_services(control, agent), waiting),
+        "services": services_view(control, agent.tenant_id),
+    }
+
+
+def directory_entry(agent: AgentRuntime) -> dict[str, Any]:
+    """One agent as the directory shows them."""
+    return {
+        "id": agent.user_id,
+        "username": agent.username,
+        "display_name": agent.display_name,
+        "extension": agent.extension,
+        "state": agent.state,
     }
 
 
 def directory(control: CallControl, tenant_id: int) -> list[dict[str, Any]]:
     """Every agent of a tenant with their state (for transfers and calls between agents)."""
     return [
-        {
-            "id": a.user_id,
-            "username": a.username,
-            "display_name": a.display_name,
-            "extension": a.extension,
-            "state": a.state,
-        }
+        directory_entry(a)
         for a in sorted(control.agents.values(), key=lambda a: a.username)
         if a.tenant_id == tenant_id
     ]

@@ -81,7 +81,7 @@ export class Hub {
       const message = parse(event.data);
       if (!message) return;
       if (message.type === "view") this.receiveView(message.seq, message.now ?? message.view.now, message.view);
-      else if (message.type === "agents") this.receiveAgents(message.agents);
+      else if (message.type === "agents") this.receiveAgents(message.agents, message.full !== false, message.removed ?? []);
       else if (message.type === "error") authError = message.error;
     };
     socket.onclose = (event: CloseEvent) => {
@@ -110,7 +110,13 @@ export class Hub {
     this.connectedState.set(true);
   }
 
-  private receiveAgents(agents: DirectoryAgent[]): void {
+  // The engine sends the whole directory when the socket opens, then only the entries that
+  // changed (and the ids of agents removed): merge them by id, keeping the order by name.
+  private receiveAgents(changed: DirectoryAgent[], full: boolean, removed: readonly number[]): void {
+    const byId = new Map(full ? [] : this.agents.map((agent) => [agent.id, agent] as const));
+    for (const agent of changed) byId.set(agent.id, agent);
+    for (const id of removed) byId.delete(id);
+    const agents = [...byId.values()].sort((a, b) => a.username.localeCompare(b.username));
     this.agents = agents;
     const current = this.viewState.get();
     if (current) this.viewState.set({ ...current, agents });

@@ -126,7 +126,7 @@ export interface ServiceRef {
 /** Messages the hub sends. */
 export type HubMessage =
   | { type: "view"; seq: number; now?: string; view: View }
-  | { type: "agents"; agents: DirectoryAgent[] }
+  | { type: "agents"; full?: boolean; agents: DirectoryAgent[]; removed?: number[] }
   | { type: "pong" }
   | { type: "error"; error: string };
 

@@ -1,7 +1,7 @@
 """Synthetic agents (IVR): the call-flow model, validator, step function, dry run and versions.
 
-The pure core only (docs/ivr.md); storage, API, the executor over ARI, the designer and the
-monitor are not built yet.
+The pure core (docs/ivr.md). Storage and the REST API live in server/ (call_flows repository,
+call_flow_routes); the executor over ARI, the designer and the monitor are not built yet.
 """
 
 from ivr_messenger.expression_eval import evaluate

@@ -2,7 +2,7 @@
 
 Published versions are immutable and numbered 1, 2, 3...; a call keeps the version it started
 on. Rolling back publishes an old version's document again as a new version, so history only
-grows. Storage is not built yet: these are the pure rules it will apply.
+grows. These are the pure rules; server/db/repositories/call_flows.py stores the versions.
 """
 
 from __future__ import annotations

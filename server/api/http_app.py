@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from server.api import call_flow_routes as _call_flows  # noqa: F401  (registers routes)
 from server.api import call_routes as _calls  # noqa: F401  (registers routes)
 from server.api import callback_routes as _callbacks  # noqa: F401  (registers routes)
 from server.api import interaction_routes as _interactions  # noqa: F401  (registers routes)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -34,6 +35,9 @@ AgentState = Literal["offline", "ready", "not_ready", "ringing", "busy", "wrap_u
 NoAnswerRule = Literal["not_ready", "ready"]
 Transport = Literal["udp", "tcp", "tls"]
 CallbackState = Literal["pending", "done", "cancelled"]
+# As ivr_messenger.flow.Flow.kind: a line can point to a "main" flow; a "subflow" is only run
+# from another flow's sub-flow node.
+FlowKind = Literal["main", "subflow"]
 
 ROLES: tuple[Role, ...] = get_args(Role)
 DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
@@ -43,6 +47,7 @@ AGENT_STATES: tuple[AgentState, ...] = get_args(AgentState)
 NO_ANSWER_RULES: tuple[NoAnswerRule, ...] = get_args(NoAnswerRule)
 TRANSPORTS: tuple[Transport, ...] = get_args(Transport)
 CALLBACK_STATES: tuple[CallbackState, ...] = get_args(CallbackState)
+FLOW_KINDS: tuple[FlowKind, ...] = get_args(FlowKind)
 DEFAULT_NOT_READY_REASONS: tuple[str, ...] = ("break", "lunch", "training", "missed")
 
 # Deterministic constraint names, so later migrations can drop/alter them by name on every
@@ -196,8 +201,8 @@ class Line(Base):
     # None: a demo/internal number reached without a carrier.
     trunk_id: Mapped[int | None] = mapped_column(ForeignKey("trunk.id"))
     service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id"))
-    # No foreign key yet: the call_flow table arrives with the IVR.
-    call_flow_id: Mapped[int | None]
+    # Set: calls follow this flow's published version; None: they go straight to service_id.
+    call_flow_id: Mapped[int | None] = mapped_column(ForeignKey("call_flow.id"))
     name: Mapped[str] = mapped_column(String(100))
 
 
@@ -342,3 +347,54 @@ class Callback(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
     interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interaction.id"))
+
+
+class CallFlow(Base):
+    """An IVR call flow of a tenant: its editable draft and the number of its live version.
+
+    `draft` is a document that parses (ivr_messenger.parse_flow) but may have problems;
+    `kind` is the draft's. `current_version` is the newest published version's number (None:
+    never published), the one new calls on the flow's lines start on.
+    """
+
+    __tablename__ = "call_flow"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"), _one_of("kind", FLOW_KINDS))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenant.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[FlowKind] = mapped_column(String(16))
+    draft: Mapped[dict[str, Any]] = mapped_column(JSON)
+    draft_updated_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    current_version: Mapped[int | None]
+
+
+class CallFlowVersion(Base):
+    """A published version of a call flow: numbered 1, 2, 3... per flow and never changed.
+
+    Calls in progress keep the version they started on, so a version's document must stay as
+    it was published (an ORM update is refused, see _refuse_version_update).
+    """
+
+    __tablename__ = "call_flow_version"
+    __table_args__ = (
+        UniqueConstraint("flow_id", "number"),
+        CheckConstraint("number >= 1", name="number"),
+        _one_of("kind", FLOW_KINDS),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flow_id: Mapped[int] = mapped_column(ForeignKey("call_flow.id"))
+    number: Mapped[int]
+    kind: Mapped[FlowKind] = mapped_column(String(16))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    published_at: Mapped[datetime]
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+@event.listens_for(CallFlowVersion, "before_update")
+def _refuse_version_update(_mapper: Any, _connection: Any, target: CallFlowVersion) -> None:
+    """Published versions are immutable: changing one is a bug, never a silent write."""
+    raise TypeError(f"call flow version {target.number} of flow {target.flow_id} is immutable")

@@ -173,3 +173,49 @@ async def test_0002_adds_callbacks_and_dial_permission_keeping_existing_agents(
         assert await _tables(db_url) == set(Base.metadata.tables) | {"alembic_version"}
     finally:
         await engine.dispose()
+
+
+def _line_foreign_keys(connection: Connection) -> set[tuple[str, str]]:
+    return {
+        (column, fk["referred_table"])
+        for fk in inspect(connection).get_foreign_keys("line")
+        for column in fk["constrained_columns"]
+    }
+
+
+async def test_0003_adds_call_flows_and_makes_line_call_flow_id_a_foreign_key(
+    db_url: str,
+) -> None:
+    await upgrade_async(db_url, "0002")
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as connection:
+            # A plain integer until now: a value pointing nowhere must not stop the upgrade.
+            for statement in (
+                "INSERT INTO tenant (id, slug, name, language, not_ready_reasons, created_at) "
+                "VALUES (1, 'acme', 'Acme', 'en', '[]', '2026-01-01 00:00:00+00:00')",
+                "INSERT INTO line (id, tenant_id, number, call_flow_id, name) "
+                "VALUES (1, 1, '5551001', 7, 'main')",
+            ):
+                await connection.execute(text(statement))
+
+        await upgrade_async(db_url)
+        async with engine.connect() as connection:
+            assert {"call_flow", "call_flow_version"} <= await connection.run_sync(_table_names)
+            assert ("call_flow_id", "call_flow") in await connection.run_sync(_line_foreign_keys)
+            kept = (await connection.execute(text("SELECT number, call_flow_id FROM line"))).one()
+            assert tuple(kept) == ("5551001", None)
+        await asyncio.to_thread(check, db_url)
+
+        await asyncio.to_thread(downgrade, db_url, "0002")
+        async with engine.connect() as connection:
+            assert "call_flow" not in await connection.run_sync(_table_names)
+            assert "call_flow_version" not in await connection.run_sync(_table_names)
+            keys = await connection.run_sync(_line_foreign_keys)
+            assert ("call_flow_id", "call_flow") not in keys and ("tenant_id", "tenant") in keys
+            assert await connection.scalar(text("SELECT number FROM line")) == "5551001"
+
+        await upgrade_async(db_url)
+        assert await _tables(db_url) == set(Base.metadata.tables) | {"alembic_version"}
+    finally:
+        await engine.dispose()

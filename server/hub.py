@@ -52,6 +52,7 @@ class _Agent:
     tenant_id: int
     sockets: set[web.WebSocketResponse] = field(default_factory=set)
     last: str = ""
+    key: tuple[Any, ...] = ()
     grace: asyncio.TimerHandle | None = None
 
 
@@ -154,16 +155,30 @@ class Hub:
             return
         if parts is None:
             parts = _SharedParts(self.control, waiting_by_service(self.control), _iso_now())
+        queue = parts.queue(agent)
+        # An agent with no call whose state and queue did not change has the same view: most
+        # of the hundreds of agents at each publish. (A call's view is always rebuilt.)
+        key = (
+            agent.state,
+            agent.reason,
+            agent.since,
+            agent.device,
+            agent.online["browser"],
+            agent.online["phone"],
+            agent.wrap_up_until,
+            queue,
+            parts.services(agent.tenant_id),
+        )
+        if not force and agent.interaction_id is None and key == entry.key:
+            return
+        entry.key = key
         own = own_view(self.control, agent, self._history)
         call = own["call"]
         if call is not None and call["interaction_id"] not in self._history:
             self._want_history(agent.tenant_id, call["interaction_id"], call["ani"])
         # Only this agent's part is built per agent; the queue and the services are built
         # once per publish for everyone who shares them.
-        body = (
-            _dumps(own)[:-1]
-            + f',"queue":{parts.queue(agent)},"services":{parts.services(agent.tenant_id)}}}'
-        )
+        body = _dumps(own)[:-1] + f',"queue":{queue},"services":{parts.services(agent.tenant_id)}}}'
         if body == entry.last and not force:
             return
         entry.last = body

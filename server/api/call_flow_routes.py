@@ -48,7 +48,7 @@ from server.api.call_flow_schemas import (
     VersionSummary,
 )
 from server.api.framework import STAFF, ApiError, Caller, path_id
-from server.api.provisioning_routes import _commit as commit_provisioning
+from server.api.provisioning_routes import commit_provisioning
 from server.api.routes import api, engine_of
 from server.db import repositories as repo
 from server.db.models import CallFlow, CallFlowVersion

@@ -50,7 +50,11 @@ def _user_out(user: User, reveal_secret: bool) -> UserOut:
     )
 
 
-async def _commit(request: web.Request, session: AsyncSession, what: str) -> None:
+async def commit_provisioning(request: web.Request, session: AsyncSession, what: str) -> None:
+    """Commit a provisioning change and apply it to the running Asterisk and routing.
+
+    A unique-constraint clash is a 409 naming `what`; nothing is applied then.
+    """
     try:
         await session.commit()
     except IntegrityError as exc:
@@ -92,7 +96,7 @@ async def create_service(request: web.Request, *, user: Caller, body: ServiceIn)
             repo.create_service(session, user.tenant_id, name=body.name, **fields)
         )
         await _audit(session, user, "service_created", f"service:{service.id}", name=body.name)
-        await _commit(request, session, f"service {body.name!r}")
+        await commit_provisioning(request, session, f"service {body.name!r}")
         return ServiceOut.model_validate(service)
 
 
@@ -115,7 +119,7 @@ async def patch_service(request: web.Request, *, user: Caller, body: ServicePatc
         if service is None:
             raise ApiError(404, f"service {service_id} not found")
         await _audit(session, user, "service_changed", f"service:{service_id}", **changes)
-        await _commit(request, session, "service")
+        await commit_provisioning(request, session, "service")
         return ServiceOut.model_validate(service)
 
 
@@ -154,7 +158,7 @@ async def create_user(request: web.Request, *, user: Caller, body: UserIn) -> Us
             )
         )
         await _audit(session, user, "user_created", f"user:{created.id}", username=body.username)
-        await _commit(request, session, f"user {body.username!r}")
+        await commit_provisioning(request, session, f"user {body.username!r}")
         return _user_out(created, True)
 
 
@@ -208,7 +212,7 @@ async def patch_user(request: web.Request, *, user: Caller, body: UserPatch) -> 
                 )
             )
         await _audit(session, user, "user_changed", f"user:{user_id}", **changes)
-        await _commit(request, session, "user")
+        await commit_provisioning(request, session, "user")
         return _user_out(target, True)
 
 
@@ -230,7 +234,7 @@ async def create_trunk(request: web.Request, *, user: Caller, body: TrunkIn) -> 
             repo.create_trunk(session, user.tenant_id, name=body.name, host=body.host, **fields)
         )
         await _audit(session, user, "trunk_created", f"trunk:{trunk.id}", name=body.name)
-        await _commit(request, session, f"trunk {body.name!r}")
+        await commit_provisioning(request, session, f"trunk {body.name!r}")
         return TrunkOut.of(trunk)
 
 
@@ -248,7 +252,7 @@ async def create_line(request: web.Request, *, user: Caller, body: LineIn) -> Li
     async with engine_of(request).db_session() as session:
         line = await _checked(repo.create_line(session, user.tenant_id, **body.model_dump()))
         await _audit(session, user, "line_created", f"line:{line.id}", number=body.number)
-        await _commit(request, session, f"line {body.number!r}")
+        await commit_provisioning(request, session, f"line {body.number!r}")
         return LineOut.model_validate(line)
 
 

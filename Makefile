@@ -28,6 +28,7 @@ lint: venv
 bench: install
 	scripts/in-test-netns $(BIN)/python bench/router.py
 	scripts/in-test-netns $(BIN)/python bench/routed_calls.py
+	scripts/in-test-netns $(BIN)/python bench/hub.py --sessions 100 --duration 10
 
 install: system-packages venv asterisk web
 

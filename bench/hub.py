@@ -427,7 +427,7 @@ def print_text(results: dict[str, Any]) -> None:
         f"state changes: {state['sent']}/{state['asked']} sent at {state['rate']:g}/s over "
         f"{state['wall_s']:.1f}s, {state['refused']} refused, {state['lost']} never in the view"
     )
-    print(f"{'latency (ms)':<34} {'n':>6} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}")
+    print(f"{'latency (ms)':<37} {'n':>6} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}")
     rows = [
         ("state change → own view (event)", state["event_ms"]),
         ("state change → HTTP reply", state["reply_ms"]),
@@ -440,7 +440,7 @@ def print_text(results: dict[str, Any]) -> None:
         ]
     for label, s in rows:
         print(
-            f"{label:<34} {s['n']:>6} {_fmt(s['p50'])} {_fmt(s['p95'])} {_fmt(s['p99'])} "
+            f"{label:<37} {s['n']:>6} {_fmt(s['p50'])} {_fmt(s['p95'])} {_fmt(s['p99'])} "
             f"{_fmt(s['max'])}"
         )
     directory = state["directory_ms"]

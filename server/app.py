@@ -159,6 +159,9 @@ class Engine:
     async def _on_ari_connect(self) -> None:
         assert self.control is not None and self.ari is not None
         await reconcile(self.control, self.ari)
+        # PhoneBars may have connected while reconciliation was adopting calls: publish.
+        if self.control.on_change is not None:
+            await self.control.on_change()
 
     async def _watch_asterisk(self) -> None:
         # A managed Asterisk that died is started again; ARI then reconnects and reconciles.

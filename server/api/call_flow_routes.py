@@ -48,7 +48,7 @@ from server.api.call_flow_schemas import (
     VersionSummary,
 )
 from server.api.framework import STAFF, ApiError, Caller, path_id
-from server.api.provisioning_routes import commit_provisioning
+from server.api.provisioning_routes import audit, commit_provisioning
 from server.api.routes import api, engine_of
 from server.db import repositories as repo
 from server.db.models import CallFlow, CallFlowVersion
@@ -120,19 +120,6 @@ async def _flow_out(session: AsyncSession, flow: CallFlow) -> FlowOut:
     )
 
 
-async def _audit(
-    session: AsyncSession, user: Caller, action: str, flow_id: int, **data: Any
-) -> None:
-    await repo.append_audit(
-        session,
-        tenant_id=user.tenant_id,
-        user_id=user.user_id,
-        action=action,
-        target=f"call_flow:{flow_id}",
-        **data,
-    )
-
-
 @api.route("GET", FLOWS, summary="List call flows", reply=FlowList, roles=STAFF, tag="call-flows")
 async def list_call_flows(request: web.Request, *, user: Caller) -> FlowList:
     async with engine_of(request).db_session() as session:
@@ -167,7 +154,9 @@ async def create_call_flow(request: web.Request, *, user: Caller, body: FlowIn) 
                 flow = await repo.create_flow(
                     session, user.tenant_id, name=body.name, document=document, at=_now()
                 )
-                await _audit(session, user, "call_flow_created", flow.id, name=body.name)
+                await audit(
+                    session, user, "call_flow_created", f"call_flow:{flow.id}", name=body.name
+                )
         except (repo.FlowNameTaken, IntegrityError) as exc:
             raise taken from exc
         return await _flow_out(session, flow)
@@ -203,7 +192,7 @@ async def save_call_flow_draft(request: web.Request, *, user: Caller, body: Draf
         async with session.begin():
             flow = await _flow(session, user, flow_id)
             await repo.save_draft(session, flow, document, _now())
-            await _audit(session, user, "call_flow_draft_saved", flow.id)
+            await audit(session, user, "call_flow_draft_saved", f"call_flow:{flow.id}")
         return await _flow_out(session, flow)
 
 
@@ -281,7 +270,7 @@ async def _new_version(
             async with session.begin():
                 flow = await _flow(session, user, flow_id, lock=True)
                 version = await make(session, flow)
-                await _audit(session, user, action, flow.id, version=version.number)
+                await audit(session, user, action, f"call_flow:{flow.id}", version=version.number)
         except PublishRefused as exc:
             raise _refused(exc) from exc
         except repo.FlowInUse as exc:
@@ -390,12 +379,11 @@ async def set_line_call_flow(
         except repo.FlowNotAssignable as exc:
             raise ApiError(409, str(exc), fields=refused) from exc
         flow = None if flow_id is None else await repo.get_flow(session, user.tenant_id, flow_id)
-        await repo.append_audit(
+        await audit(
             session,
-            tenant_id=user.tenant_id,
-            user_id=user.user_id,
-            action="line_call_flow_set",
-            target=f"line:{line.id}",
+            user,
+            "line_call_flow_set",
+            f"line:{line.id}",
             call_flow_id=flow_id,
             version=flow.current_version if flow is not None else None,
         )

@@ -281,74 +281,54 @@ _simple(
 )
 
 
-@api.route(
-    "POST",
+def _with_body(
+    name: str,
+    path: str,
+    summary: str,
+    body_model: type[BaseModel],
+    action: Callable[[Any, int, int, Any], Awaitable[None]],
+) -> None:
+    """Register a command on one of my calls that takes a JSON body."""
+
+    async def handler(request: web.Request, *, user: Caller, body: Any) -> Done:
+        control = engine_of(request).call_control()
+        interaction_id = path_id(request, "interaction_id")
+        return await _run(request, lambda: action(control, user.user_id, interaction_id, body))
+
+    handler.__name__ = name
+    api.route("POST", path, summary=summary, body=body_model, reply=Done, roles=AGENT, tag="calls")(
+        handler
+    )
+
+
+_with_body(
+    "call_mute",
     f"{CALL}/mute",
-    summary="Mute or unmute my voice",
-    body=MuteRequest,
-    reply=Done,
-    roles=AGENT,
-    tag="calls",
+    "Mute or unmute my voice",
+    MuteRequest,
+    lambda c, a, i, b: agent_calls.mute(c, a, i, b.muted),
 )
-async def call_mute(request: web.Request, *, user: Caller, body: MuteRequest) -> Done:
-    control = engine_of(request).call_control()
-    interaction_id = path_id(request, "interaction_id")
-    return await _run(
-        request, lambda: agent_calls.mute(control, user.user_id, interaction_id, body.muted)
-    )
-
-
-@api.route(
-    "POST",
+_with_body(
+    "call_dtmf",
     f"{CALL}/dtmf",
-    summary="Send DTMF digits to the other side",
-    body=DtmfRequest,
-    reply=Done,
-    roles=AGENT,
-    tag="calls",
+    "Send DTMF digits to the other side",
+    DtmfRequest,
+    lambda c, a, i, b: agent_calls.dtmf(c, a, i, b.digits),
 )
-async def call_dtmf(request: web.Request, *, user: Caller, body: DtmfRequest) -> Done:
-    control = engine_of(request).call_control()
-    interaction_id = path_id(request, "interaction_id")
-    return await _run(
-        request, lambda: agent_calls.dtmf(control, user.user_id, interaction_id, body.digits)
-    )
-
-
-@api.route(
-    "POST",
+_with_body(
+    "call_transfer",
     f"{CALL}/transfer",
-    summary="Blind transfer to an agent, a service or a number",
-    body=TransferRequest,
-    reply=Done,
-    roles=AGENT,
-    tag="calls",
+    "Blind transfer to an agent, a service or a number",
+    TransferRequest,
+    lambda c, a, i, b: agent_calls.transfer(c, a, i, _target(b)),
 )
-async def call_transfer(request: web.Request, *, user: Caller, body: TransferRequest) -> Done:
-    control = engine_of(request).call_control()
-    interaction_id = path_id(request, "interaction_id")
-    return await _run(
-        request,
-        lambda: agent_calls.transfer(control, user.user_id, interaction_id, _target(body)),
-    )
-
-
-@api.route(
-    "POST",
+_with_body(
+    "call_consult",
     f"{CALL}/consult",
-    summary="Consult an agent or a number (attended transfer); the customer holds",
-    body=TransferRequest,
-    reply=Done,
-    roles=AGENT,
-    tag="calls",
+    "Consult an agent or a number (attended transfer); the customer holds",
+    TransferRequest,
+    lambda c, a, i, b: agent_calls.consult(c, a, i, _target(b)),
 )
-async def call_consult(request: web.Request, *, user: Caller, body: TransferRequest) -> Done:
-    control = engine_of(request).call_control()
-    interaction_id = path_id(request, "interaction_id")
-    return await _run(
-        request,
-        lambda: agent_calls.consult(control, user.user_id, interaction_id, _target(body)),
-    )
 
 
 @api.route(

@@ -95,7 +95,7 @@ async def create_service(request: web.Request, *, user: Caller, body: ServiceIn)
         service = await _checked(
             repo.create_service(session, user.tenant_id, name=body.name, **fields)
         )
-        await _audit(session, user, "service_created", f"service:{service.id}", name=body.name)
+        await audit(session, user, "service_created", f"service:{service.id}", name=body.name)
         await commit_provisioning(request, session, f"service {body.name!r}")
         return ServiceOut.model_validate(service)
 
@@ -118,7 +118,7 @@ async def patch_service(request: web.Request, *, user: Caller, body: ServicePatc
         )
         if service is None:
             raise ApiError(404, f"service {service_id} not found")
-        await _audit(session, user, "service_changed", f"service:{service_id}", **changes)
+        await audit(session, user, "service_changed", f"service:{service_id}", **changes)
         await commit_provisioning(request, session, "service")
         return ServiceOut.model_validate(service)
 
@@ -157,7 +157,7 @@ async def create_user(request: web.Request, *, user: Caller, body: UserIn) -> Us
                 can_dial_out=body.can_dial_out,
             )
         )
-        await _audit(session, user, "user_created", f"user:{created.id}", username=body.username)
+        await audit(session, user, "user_created", f"user:{created.id}", username=body.username)
         await commit_provisioning(request, session, f"user {body.username!r}")
         return _user_out(created, True)
 
@@ -211,7 +211,7 @@ async def patch_user(request: web.Request, *, user: Caller, body: UserPatch) -> 
                     can_dial_out=changes.get("can_dial_out"),
                 )
             )
-        await _audit(session, user, "user_changed", f"user:{user_id}", **changes)
+        await audit(session, user, "user_changed", f"user:{user_id}", **changes)
         await commit_provisioning(request, session, "user")
         return _user_out(target, True)
 
@@ -233,7 +233,7 @@ async def create_trunk(request: web.Request, *, user: Caller, body: TrunkIn) -> 
         trunk = await _checked(
             repo.create_trunk(session, user.tenant_id, name=body.name, host=body.host, **fields)
         )
-        await _audit(session, user, "trunk_created", f"trunk:{trunk.id}", name=body.name)
+        await audit(session, user, "trunk_created", f"trunk:{trunk.id}", name=body.name)
         await commit_provisioning(request, session, f"trunk {body.name!r}")
         return TrunkOut.of(trunk)
 
@@ -251,7 +251,7 @@ async def create_trunk(request: web.Request, *, user: Caller, body: TrunkIn) -> 
 async def create_line(request: web.Request, *, user: Caller, body: LineIn) -> LineOut:
     async with engine_of(request).db_session() as session:
         line = await _checked(repo.create_line(session, user.tenant_id, **body.model_dump()))
-        await _audit(session, user, "line_created", f"line:{line.id}", number=body.number)
+        await audit(session, user, "line_created", f"line:{line.id}", number=body.number)
         await commit_provisioning(request, session, f"line {body.number!r}")
         return LineOut.model_validate(line)
 
@@ -269,9 +269,8 @@ async def _checked(pending: Awaitable[T]) -> T:
         raise ApiError(409, "conflicts with an existing one (name or number taken)") from exc
 
 
-async def _audit(
-    session: AsyncSession, user: Caller, action: str, target: str, **data: Any
-) -> None:
+async def audit(session: AsyncSession, user: Caller, action: str, target: str, **data: Any) -> None:
+    """Append an audit entry for a staff member's change."""
     await repo.append_audit(
         session,
         tenant_id=user.tenant_id,

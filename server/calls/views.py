@@ -84,25 +84,6 @@ def services_view(control: CallControl, tenant_id: int) -> list[dict[str, Any]]:
     return [{"id": s.id, "name": s.name} for s in sorted(services, key=lambda s: s.name)]
 
 
-def agent_view(
-    control: CallControl,
-    agent: AgentRuntime,
-    history: dict[int, History] | None = None,
-    waiting: dict[int, list[dict[str, Any]]] | None = None,
-) -> dict[str, Any]:
-    """One agent's whole view (the hub assembles the same parts with shared pieces cached).
-
-    The tenant's agents directory is not part of it: it changes with every colleague's
-    state, so the hub sends it on its own (`directory`), as changes.
-    """
-    waiting = waiting_by_service(control) if waiting is None else waiting
-    return {
-        **own_view(control, agent, history),
-        "queue": queue_view(served_services(control, agent), waiting),
-        "services": services_view(control, agent.tenant_id),
-    }
-
-
 def directory_entry(agent: AgentRuntime) -> dict[str, Any]:
     """One agent as the directory shows them."""
     return {
